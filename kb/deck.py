@@ -1,0 +1,290 @@
+"""Deck files → `Deck`s of `Slide`s (SPEC §1–2): frontmatter, separators, images."""
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import yaml
+from frontmatter.default_handlers import YAMLHandler
+
+from kb.slide import SlideText, fenced_lines, heading, read_slide
+
+DECK_SUFFIXES = (".md", ".markdown", ".txt")
+MEDIA_PREFIX = "/api/media/"
+FILE_NAME_ALT = re.compile(r"^[\w .-]*\.(png|jpe?g|gif|svg|webp|bmp|tiff?)$", re.IGNORECASE)
+SAFE_MEDIA_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong with the content, reported against a file (and slide)."""
+
+    file: str
+    message: str
+    anchor: str | None = None
+    line: int | None = None
+    level: str = "warning"  # or "error"
+
+    def as_dict(self) -> dict:
+        out = {"file": self.file, "message": self.message}
+        if self.anchor is not None:
+            out["anchor"] = self.anchor
+        if self.line is not None:
+            out["line"] = self.line
+        out["level"] = self.level
+        return out
+
+    def __str__(self) -> str:
+        where = self.file + (f":{self.line}" if self.line else "")
+        where += f" #/{self.anchor}" if self.anchor is not None else ""
+        return f"{where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """An image a slide shows; `path` is the local file, None if remote or unresolvable."""
+
+    alt: str
+    src: str
+    path: Path | None
+    media_id: str | None  # set for /api/media/<id> sources
+
+
+@dataclass(frozen=True)
+class Slide:
+    deck: str
+    h: int
+    v: int
+    line: int  # first line of the slide in its file, 1-based
+    title: str
+    body: str
+    notes: str
+    markdown: str
+    images: tuple[ImageRef, ...]
+
+    @property
+    def anchor(self) -> str:
+        return f"{self.h}" if self.v == 0 else f"{self.h}/{self.v}"
+
+    @property
+    def alt(self) -> str:
+        return " ".join(i.alt for i in self.images if i.alt and not FILE_NAME_ALT.match(i.alt))
+
+    @property
+    def image_only(self) -> bool:
+        return bool(self.images) and not self.body.strip()
+
+
+@dataclass(frozen=True)
+class Deck:
+    id: str
+    path: Path
+    title: str
+    date: dt.datetime | None
+    tags: tuple[str, ...]
+    type: str
+    meta: dict = field(hash=False, compare=False)
+    slides: tuple[Slide, ...] = ()
+
+
+def deck_id(path: Path, content: Path) -> str:
+    """The stable id of a deck: its path under the content dir, without suffix."""
+    rel = path.relative_to(content).with_suffix("")
+    return PurePosixPath(*rel.parts).as_posix()
+
+
+def find_deck_files(content: Path) -> list[Path]:
+    """All deck files under the content dir, skipping media/ and hidden folders."""
+    found = []
+    for path in content.rglob("*"):
+        rel = path.relative_to(content).parts
+        if rel[0] == "media" or any(part.startswith(".") for part in rel):
+            continue
+        if path.suffix.lower() in DECK_SUFFIXES and path.is_file():
+            found.append(path)
+    return sorted(found)
+
+
+def decode(data: bytes, name: str) -> tuple[str | None, Problem | None]:
+    """Deck bytes → text, or a Problem saying why the file is skipped."""
+    if b"\x00" in data[:8192]:
+        return None, Problem(name, "not a text file (binary bytes); skipped", level="error")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        return None, Problem(name, "not valid UTF-8; skipped — save the file as UTF-8", line=line,
+                             level="error")
+    return text.replace("\r\n", "\n").replace("\r", "\n"), None
+
+
+def split_frontmatter(text: str, name: str) -> tuple[dict, str, int, list[Problem]]:
+    """Returns (metadata, body, line number where the body starts, problems)."""
+    lines = text.split("\n")
+    if not lines or lines[0].rstrip() != "---":
+        return {}, text, 1, []
+    end = next((i for i in range(1, len(lines)) if lines[i].rstrip() in ("---", "...")), None)
+    if end is None:
+        return {}, text, 1, [Problem(name, "frontmatter opened with '---' is never closed; "
+                                           "read as slide text", line=1)]
+    block, body = "\n".join(lines[1:end]), "\n".join(lines[end + 1 :])
+    try:
+        meta = YAMLHandler().load(block) if block.strip() else {}
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        line = mark.line + 2 if mark else 1
+        reason = getattr(err, "problem", None) or "invalid YAML"
+        return {}, body, end + 2, [Problem(name, f"frontmatter is not valid YAML ({reason}); "
+                                                 "it was skipped, the slides are indexed", line=line)]
+    if not isinstance(meta, dict):
+        return {}, body, end + 2, [Problem(name, "frontmatter is not a YAML mapping of keys; skipped",
+                                           line=2)]
+    return meta, body, end + 2, []
+
+
+def parse_date(value, name: str) -> tuple[dt.datetime | None, list[Problem]]:
+    """An ISO 8601 string or YAML date → naive UTC datetime."""
+    if value is None or value == "":
+        return None, []
+    if isinstance(value, dt.datetime):
+        when = value
+    elif isinstance(value, dt.date):
+        when = dt.datetime(value.year, value.month, value.day)
+    else:
+        text = str(value).strip().replace("Z", "+00:00")
+        try:
+            when = dt.datetime.fromisoformat(text)
+        except ValueError:
+            return None, [Problem(name, f"date {value!r} is not an ISO 8601 date such as "
+                                        "'2019-10-23T00:00:00.000Z'; ignored", line=2)]
+    if when.tzinfo is not None:
+        when = when.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return when, []
+
+
+def parse_tags(meta: dict) -> tuple[str, ...]:
+    raw = meta.get("tags", meta.get("tag"))
+    if raw is None:
+        return ()
+    items = raw if isinstance(raw, (list, tuple)) else str(raw).split(",")
+    tags = []
+    for item in items:
+        tag = str(item).strip()
+        if tag and tag.lower() not in (t.lower() for t in tags):
+            tags.append(tag)
+    return tuple(tags)
+
+
+def split_default(body: str) -> list[tuple[int, int, int, str]]:
+    """Split on `===` / `--` lines that stand between blank lines, outside code fences.
+
+    Returns (h, v, line offset, markdown) for each slide.
+    """
+    lines = body.split("\n")
+    fenced = fenced_lines(lines)
+    slides, h, v, start = [], 0, 0, 0
+    for i, line in enumerate(lines):
+        kind = line.rstrip(" \t")
+        if kind not in ("===", "--") or fenced[i]:
+            continue
+        blank_before = i == 0 or not lines[i - 1].strip()
+        blank_after = i == len(lines) - 1 or not lines[i + 1].strip()
+        if not (blank_before and blank_after):
+            continue
+        slides.append((h, v, start, "\n".join(lines[start:i])))
+        h, v = (h + 1, 0) if kind == "===" else (h, v + 1)
+        start = i + 1
+    slides.append((h, v, start, "\n".join(lines[start:])))
+    return slides
+
+
+def split_custom(body: str, separator: str, vertical: str | None) -> list[tuple[int, int, int, str]]:
+    """Split as reveal.js's markdown plugin does with the deck's own separator regexes."""
+    pattern = re.compile(f"(?P<h>{separator})" + (f"|(?P<v>{vertical})" if vertical else ""), re.M)
+    lines = body.split("\n")
+    fenced = fenced_lines(lines)
+    line_starts = [0]
+    for line in lines:
+        line_starts.append(line_starts[-1] + len(line) + 1)
+    slides, h, v, pos, start_line = [], 0, 0, 0, 0
+    for match in pattern.finditer(body):
+        if match.end() == match.start():
+            continue
+        line_no = body.count("\n", 0, match.start() + (1 if body[match.start()] == "\n" else 0))
+        if line_no < len(fenced) and fenced[line_no]:
+            continue
+        slides.append((h, v, start_line, body[pos : match.start()]))
+        h, v = (h + 1, 0) if match.group("h") is not None else (h, v + 1)
+        pos = match.end()
+        start_line = body.count("\n", 0, pos)
+    slides.append((h, v, start_line, body[pos:]))
+    return slides
+
+
+def resolve_image(src: str, deck_path: Path, content: Path) -> tuple[Path | None, str | None, str | None]:
+    """(local path, media id, problem message) for an image source."""
+    src = src.strip()
+    if src.startswith(MEDIA_PREFIX):
+        media_id = src[len(MEDIA_PREFIX) :].split("?")[0].split("#")[0]
+        if not SAFE_MEDIA_ID.match(media_id):
+            return None, None, f"image {src!r} is not a valid media id"
+        path = content / "media" / media_id
+        return path, media_id, None if path.is_file() else f"missing media file media/{media_id}"
+    if re.match(r"^[a-z][a-z0-9+.-]*:", src, re.IGNORECASE) or src.startswith("//"):
+        if src.lower().startswith("data:"):
+            return None, None, None
+        return None, None, f"remote image {src!r} is not fetched (not OCRed)"
+    target = (deck_path.parent / src.split("?")[0].split("#")[0]).resolve()
+    root = content.resolve()
+    if root not in target.parents:
+        return None, None, f"image {src!r} points outside the content directory; ignored"
+    return target, None, None if target.is_file() else f"missing image file {src!r}"
+
+
+def make_slide(deck: str, h: int, v: int, line: int, text: SlideText, deck_path: Path,
+               content: Path, name: str, problems: list[Problem]) -> Slide:
+    anchor = f"{h}" if v == 0 else f"{h}/{v}"
+    images = []
+    for image in text.images:
+        path, media_id, message = resolve_image(image.src, deck_path, content)
+        if message:
+            problems.append(Problem(name, message, anchor=anchor, line=line))
+        images.append(ImageRef(image.alt, image.src, path, media_id))
+    return Slide(deck, h, v, line, text.title, text.body, text.notes, text.markdown, tuple(images))
+
+
+def read_deck(path: Path, content: Path, data: bytes | None = None) -> tuple[Deck | None, list[Problem]]:
+    """Read one deck file. Never raises for bad content: problems are returned instead."""
+    name = PurePosixPath(*path.relative_to(content).parts).as_posix()
+    ident = deck_id(path, content)
+    if data is None:
+        try:
+            data = path.read_bytes()
+        except OSError as err:
+            return None, [Problem(name, f"cannot read file: {err.strerror}", level="error")]
+    text, problem = decode(data, name)
+    if problem:
+        return None, [problem]
+    meta, body, body_line, problems = split_frontmatter(text, name)
+    date, date_problems = parse_date(meta.get("date"), name)
+    problems += date_problems
+    kind = str(meta.get("type") or "reveal")
+    if kind != "reveal":
+        parts = [(0, 0, 0, body)]
+    elif meta.get("separator") or meta.get("verticalSeparator"):
+        separator = str(meta.get("separator") or r"\r?\n---\r?\n")
+        try:
+            parts = split_custom(body, separator, meta.get("verticalSeparator") and str(meta["verticalSeparator"]))
+        except re.error as err:
+            problems.append(Problem(name, f"separator regex is invalid ({err}); used the default "
+                                          "'===' / '--'", line=2))
+            parts = split_default(body)
+    else:
+        parts = split_default(body)
+    slides = [make_slide(ident, h, v, body_line + offset, read_slide(md), path, content, name, problems)
+              for h, v, offset, md in parts]
+    title = str(meta.get("title") or "").strip() or next(
+        (heading(s.markdown) for s in slides if heading(s.markdown)), "") or path.stem
+    deck = Deck(ident, path, title, date, parse_tags(meta), kind, meta, tuple(slides))
+    return deck, problems
