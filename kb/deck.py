@@ -4,6 +4,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from urllib.parse import quote, urlencode
 
 import yaml
 from frontmatter.default_handlers import YAMLHandler
@@ -288,3 +289,11 @@ def read_deck(path: Path, content: Path, data: bytes | None = None) -> tuple[Dec
         (heading(s.markdown) for s in slides if heading(s.markdown)), "") or path.stem
     deck = Deck(ident, path, title, date, parse_tags(meta), kind, meta, tuple(slides))
     return deck, problems
+
+
+def slide_url(deck: str, anchor: str | int = 0, query: str | None = None) -> str:
+    """The deep link of a slide: reveal.js's own hash, `/decks/<id>#/h` or `#/h/v`."""
+    url = "/decks/" + quote(deck, safe="/")
+    if query:
+        url += "?" + urlencode({"q": query})
+    return f"{url}#/{anchor}"

@@ -1,0 +1,348 @@
+"""Decks → a per-slide Whoosh index on disk, kept in step by `reindex()`.
+
+Safety rests on two facts: Whoosh publishes a commit by renaming one TOC file (readers see
+the old or the new generation, and a killed writer leaves the old one), and the manifest of
+what is indexed is written only after the commit — so a stale manifest can only make the
+next reindex redo a deck, which is idempotent (delete the deck's slides, add them again).
+"""
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import re
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from whoosh import index as whoosh_index
+from whoosh.analysis import STOP_WORDS, CharsetFilter, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
+from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
+from whoosh.support.charset import accent_map
+from whoosh.writing import CLEAR
+
+from kb.deck import Deck, Problem, deck_id, find_deck_files, read_deck
+from kb.errors import KbError
+from kb.ocr import OCR_VERSION, ocr_files
+from kb.settings import Settings
+
+SCHEMA_VERSION = 1
+# Letters and digits only: `np.linalg.norm`, `max_retries` and `**term**` become plain words.
+WORD = r"[^\W_]+"
+
+
+# Whoosh's stop words plus the question words students type ("what is a hazard ratio").
+STOP_WORDS = STOP_WORDS | {"what", "how", "why", "which", "who", "does", "do", "i", "my", "me"}
+
+
+def text_analyzer(stem: bool = True):
+    chain = RegexTokenizer(WORD) | LowercaseFilter() | CharsetFilter(accent_map)
+    return chain | StopFilter(STOP_WORDS, minsize=1) | StemFilter() if stem else chain
+
+
+def make_schema() -> Schema:
+    text = text_analyzer()
+    return Schema(
+        deck=ID(stored=True),
+        anchor=STORED,
+        h=STORED,
+        v=STORED,
+        deck_title=TEXT(analyzer=text, stored=True),
+        title=TEXT(analyzer=text, stored=True),
+        body=TEXT(analyzer=text, stored=True),
+        alt=TEXT(analyzer=text, stored=True),
+        ocr=TEXT(analyzer=text, stored=True),
+        notes=TEXT(analyzer=text, stored=True),
+        tag=KEYWORD(lowercase=True, commas=True),  # for tag: filters, any case
+        tagcase=KEYWORD(commas=True),  # for facets, in the case the lecturer wrote
+        tagtext=TEXT(analyzer=text),  # so plain words find course codes too
+        tags=STORED,
+        date=DATETIME(stored=True),
+        year=ID(stored=True),
+        image=STORED,  # media id or content-relative path of the slide's first image
+        image_only=STORED,
+        # Unstemmed words of the slide: the vocabulary that "did you mean" draws from.
+        words=TEXT(analyzer=text_analyzer(stem=False), phrase=False),
+    )
+
+
+@dataclass
+class ReindexReport:
+    decks: int = 0
+    slides: int = 0
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    images: int = 0
+    ocr_run: int = 0
+    ocr_cached: int = 0
+    warnings: list[Problem] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict:
+        out = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        out["warnings"] = [w.as_dict() for w in self.warnings]
+        out["seconds"] = round(self.seconds, 3)
+        return out
+
+
+def whoosh_dir(settings: Settings) -> Path:
+    return settings.index / "whoosh"
+
+
+def manifest_path(settings: Settings) -> Path:
+    return settings.index / "manifest.json"
+
+
+def ocr_cache_path(settings: Settings) -> Path:
+    return settings.index / "ocr-cache.sqlite3"
+
+
+def load_manifest(settings: Settings) -> dict:
+    """What the last finished reindex indexed: {"decks": {id: entry}, ...}; {} if none."""
+    try:
+        manifest = json.loads(manifest_path(settings).read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if manifest.get("schema") != SCHEMA_VERSION:
+        return {}
+    return manifest
+
+
+def write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as out:
+        out.write(text)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(tmp, path)
+
+
+def open_index(settings: Settings):
+    """The Whoosh index for reading; a KbError that says what to run if there is none."""
+    try:
+        return whoosh_index.open_dir(str(whoosh_dir(settings)))
+    except (whoosh_index.EmptyIndexError, OSError):
+        raise KbError(f"No index in {settings.index}/ yet: run `kb reindex` "
+                      f"(with --content pointing at your decks) first.") from None
+
+
+@contextlib.contextmanager
+def reindex_lock(settings: Settings, wait: float | None):
+    """One reindex at a time; the lock dies with its process, so a kill -9 never leaves it."""
+    settings.index.mkdir(parents=True, exist_ok=True)
+    with open(settings.index / "reindex.lock", "w") as handle:
+        deadline = None if wait is None else time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise KbError(f"Another `kb reindex` is running on {settings.index}/ and did "
+                                  f"not finish within {wait:g} s; try again later or raise --wait.")
+                time.sleep(0.1)
+        yield
+
+
+def file_state(path: Path) -> list | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns]
+
+
+def image_paths(deck: Deck) -> set[Path]:
+    return {image.path for slide in deck.slides for image in slide.images if image.path}
+
+
+def rel(path: Path, settings: Settings) -> str:
+    return os.path.relpath(path, settings.content)
+
+
+def unchanged_entry(entry: dict | None, path: Path, settings: Settings) -> dict | None:
+    """The deck's manifest entry if neither it nor its images changed, else None.
+
+    Stat first: a deck whose file kept size and mtime is not read at all; one that was only
+    touched is read and hashed, but not parsed again.
+    """
+    if not entry or entry.get("ocr") != OCR_VERSION:
+        return None
+    if any(file_state(settings.content / p) != s for p, s in entry["media"].items()):
+        return None
+    state = file_state(path)
+    if entry["state"] == state:
+        return entry
+    try:
+        same = hashlib.sha256(path.read_bytes()).hexdigest() == entry["hash"]
+    except OSError:
+        return None
+    return {**entry, "state": state} if same else None
+
+
+def first_line(text: str) -> str:
+    """The first line of OCR text that reads like words (OCR often starts with specks)."""
+    for line in text.split("\n"):
+        if re.search(r"[^\W\d_]{3,}", line):
+            return line[:80]
+    return ""
+
+
+def slide_documents(deck: Deck, ocr: dict, settings: Settings):
+    """The Whoosh documents of one deck: one per slide."""
+    for slide in deck.slides:
+        texts = [ocr[i.path].text for i in slide.images if i.path in ocr and ocr[i.path].text]
+        ocr_text = "\n".join(texts)
+        title = slide.title or first_line(ocr_text)
+        first = next((i for i in slide.images if i.path), None)
+        doc = dict(
+            deck=deck.id, anchor=slide.anchor, h=slide.h, v=slide.v,
+            deck_title=deck.title, title=title, body=slide.body, alt=slide.alt,
+            ocr=ocr_text, notes=slide.notes, tags=list(deck.tags),
+            tag=",".join(deck.tags), tagcase=",".join(deck.tags), tagtext=" ".join(deck.tags),
+            image=(first.media_id or rel(first.path, settings)) if first else None,
+            image_only=slide.image_only,
+            words="\n".join([title, slide.body, slide.alt, ocr_text, slide.notes]),
+        )
+        if deck.date:
+            doc.update(date=deck.date, year=str(deck.date.year))
+        yield doc
+
+
+def ocr_problems(deck: Deck, ocr: dict, settings: Settings) -> list[Problem]:
+    found = []
+    for slide in deck.slides:
+        for image in slide.images:
+            result = ocr.get(image.path)
+            if result and result.problem:
+                found.append(Problem(rel(deck.path, settings), f"{image.src}: {result.problem}",
+                                     anchor=slide.anchor, line=slide.line))
+    return found
+
+
+def _read(args):
+    path, content = args
+    return read_deck(path, content)
+
+
+def read_decks(paths: list[Path], content: Path, jobs: int) -> list:
+    """Parse decks, in parallel processes when there are many."""
+    if jobs <= 1 or len(paths) < 50:
+        return [read_deck(p, content) for p in paths]
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        return list(pool.map(_read, [(p, content) for p in paths], chunksize=16))
+
+
+class NullProgress:
+    """The progress bar used when nobody watches: does nothing."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def update(self, n):
+        pass
+
+
+def null_progress(label, total):
+    return NullProgress()
+
+
+def reindex(settings: Settings, full: bool = False, jobs: int | None = None,
+            wait: float | None = None, progress=null_progress) -> ReindexReport:
+    """Bring the index in line with the content dir: only what changed is touched."""
+    started = time.monotonic()
+    if not settings.content.is_dir():
+        raise KbError(f"Content directory {settings.content}/ does not exist: pass --content DIR "
+                      "(or set KB_CONTENT) to the folder that holds your decks.")
+    jobs = jobs or os.cpu_count() or 1
+    with reindex_lock(settings, wait):
+        manifest = load_manifest(settings)
+        fresh = not manifest or not whoosh_index.exists_in(str(whoosh_dir(settings)))
+        if fresh:
+            whoosh_dir(settings).mkdir(parents=True, exist_ok=True)
+            ix = whoosh_index.create_in(str(whoosh_dir(settings)), make_schema())
+            full = True
+        else:
+            ix = whoosh_index.open_dir(str(whoosh_dir(settings)))
+        old = manifest.get("decks", {})
+        report = ReindexReport()
+
+        current = {deck_id(p, settings.content): p for p in find_deck_files(settings.content)}
+        entries, todo = {}, []
+        for ident, path in current.items():
+            entry = None if full else unchanged_entry(old.get(ident), path, settings)
+            if entry:
+                entries[ident] = entry
+            else:
+                todo.append(ident)
+        removed = [ident for ident in old if ident not in current]
+
+        parsed = read_decks([current[i] for i in todo], settings.content, jobs)
+        decks = {}
+        for ident, (deck, problems) in zip(todo, parsed):
+            report.warnings += problems
+            decks[ident] = (deck, problems)
+        images = {p for d, _ in decks.values() if d for p in image_paths(d) if p.is_file()}
+        with progress("OCR", len(images)) as bar:
+            batch = ocr_files(images, ocr_cache_path(settings), jobs, bar.update)
+        report.images, report.ocr_run, report.ocr_cached = len(images), batch.ran, batch.cached
+
+        writer = ix.writer(limitmb=256)
+        try:
+            for ident in removed + [i for i in todo if i in old]:
+                writer.delete_by_term("deck", ident)
+            with progress("Indexing", len(decks)) as bar:
+                for ident, (deck, problems) in decks.items():
+                    path = current[ident]
+                    if deck:
+                        ocr_found = ocr_problems(deck, batch.results, settings)
+                        report.warnings += ocr_found
+                        problems = problems + ocr_found
+                        for doc in slide_documents(deck, batch.results, settings):
+                            writer.add_document(**doc)
+                    entries[ident] = manifest_entry(deck, path, problems, settings)
+                    if ident in old:
+                        report.updated += 1
+                    else:
+                        report.added += 1
+                    bar.update(1)
+            if decks or removed or full:
+                writer.commit(mergetype=CLEAR if full else None)
+            else:
+                writer.cancel()
+        except BaseException:
+            writer.cancel()
+            raise
+        report.removed = len(removed)
+        report.unchanged = len(current) - len(todo)
+        write_atomic(manifest_path(settings), json.dumps(
+            {"schema": SCHEMA_VERSION, "decks": entries}, ensure_ascii=False, indent=0))
+        report.decks = sum(1 for e in entries.values() if e["slides"])
+        report.slides = sum(e["slides"] for e in entries.values())
+        report.seconds = time.monotonic() - started
+        return report
+
+
+def manifest_entry(deck: Deck | None, path: Path, problems: list[Problem], settings: Settings) -> dict:
+    """What the manifest remembers of a deck: enough to skip it next time and to list it."""
+    data = path.read_bytes()
+    media = {rel(p, settings): file_state(p) for p in (image_paths(deck) if deck else ())}
+    return {
+        "path": rel(path, settings),
+        "state": file_state(path),
+        "hash": hashlib.sha256(data).hexdigest(),
+        "media": media,
+        "ocr": OCR_VERSION,
+        "title": deck.title if deck else "",
+        "date": deck.date.isoformat() if deck and deck.date else None,
+        "tags": list(deck.tags) if deck else [],
+        "slides": len(deck.slides) if deck else 0,
+        "problems": [p.as_dict() for p in problems],
+    }
