@@ -1,0 +1,27 @@
+"""Shared fixtures: a content folder in tmp_path and settings pointing at it."""
+
+import textwrap
+
+import pytest
+
+from kb.settings import Settings
+
+
+def write(root, rel, text):
+    """Write a deck (or any text file) under root, dedenting the text."""
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def content(tmp_path):
+    root = tmp_path / "content"
+    (root / "media").mkdir(parents=True)
+    return root
+
+
+@pytest.fixture
+def settings(tmp_path, content):
+    return Settings(content=content, index=tmp_path / "index")
