@@ -176,3 +176,7 @@ def check(content, index_dir, as_json):
             click.echo(f"{finding.level}: {finding}")
         click.echo(f"{errors} errors, {len(findings) - errors} warnings", err=True)
     sys.exit(1 if errors else 0)
+
+
+if __name__ == "__main__":
+    main()

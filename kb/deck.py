@@ -9,7 +9,7 @@ from urllib.parse import quote, urlencode
 import yaml
 from frontmatter.default_handlers import YAMLHandler
 
-from kb.slide import SlideText, fenced_lines, heading, read_slide
+from kb.slide import fenced_lines, heading, read_slide
 
 DECK_SUFFIXES = (".md", ".markdown", ".txt")
 MEDIA_PREFIX = "/api/media/"
@@ -243,14 +243,17 @@ def resolve_image(src: str, deck_path: Path, content: Path) -> tuple[Path | None
     return target, None, None if target.is_file() else f"missing image file {src!r}"
 
 
-def make_slide(deck: str, h: int, v: int, line: int, text: SlideText, deck_path: Path,
+def make_slide(deck: str, h: int, v: int, line: int, markdown: str, deck_path: Path,
                content: Path, name: str, problems: list[Problem]) -> Slide:
     anchor = f"{h}" if v == 0 else f"{h}/{v}"
+    line += len(markdown) - len(markdown.lstrip("\n"))  # the slide starts at its first text
+    text = read_slide(markdown)
     images = []
     for image in text.images:
         path, media_id, message = resolve_image(image.src, deck_path, content)
         if message:
-            problems.append(Problem(name, message, anchor=anchor, line=line))
+            at = line + text.markdown[: max(0, text.markdown.find(image.src))].count("\n")
+            problems.append(Problem(name, message, anchor=anchor, line=at))
         images.append(ImageRef(image.alt, image.src, path, media_id))
     return Slide(deck, h, v, line, text.title, text.body, text.notes, text.markdown, tuple(images))
 
@@ -283,7 +286,7 @@ def read_deck(path: Path, content: Path, data: bytes | None = None) -> tuple[Dec
             parts = split_default(body)
     else:
         parts = split_default(body)
-    slides = [make_slide(ident, h, v, body_line + offset, read_slide(md), path, content, name, problems)
+    slides = [make_slide(ident, h, v, body_line + offset, md, path, content, name, problems)
               for h, v, offset, md in parts]
     title = str(meta.get("title") or "").strip() or next(
         (heading(s.markdown) for s in slides if heading(s.markdown)), "") or path.stem

@@ -192,9 +192,11 @@ def facets_of(results) -> dict:
     tags: dict[str, int] = {}
     seen: dict[str, str] = {}
     for value, count in results.groups("tagcase").items():
+        if not value:  # slides of decks without tags
+            continue
         shown = seen.setdefault(value.lower(), value)
         tags[shown] = tags.get(shown, 0) + count
-    years = results.groups("year")
+    years = {y: n for y, n in results.groups("year").items() if y}
     return {
         "tags": dict(sorted(tags.items(), key=lambda kv: (-kv[1], kv[0].lower()))),
         "years": dict(sorted(years.items(), reverse=True)),

@@ -1,0 +1,83 @@
+"""`kb check`: the data-quality report of a content folder (SPEC §3)."""
+
+import hashlib
+import os
+from dataclasses import replace
+
+from kb.deck import Problem, find_deck_files, read_deck
+from kb.errors import KbError
+from kb.index import image_paths, ocr_cache_path
+from kb.ocr import ocr_files
+from kb.settings import Settings
+
+# What stops a deck or an image from being found at all is an error; the rest are warnings.
+ERRORS = ("not a text file", "not valid UTF-8", "cannot read", "frontmatter", "missing media",
+          "missing image", "could not be read")
+
+
+def check(settings: Settings, jobs: int | None = None) -> list[Problem]:
+    """Every finding about the content folder, sorted by file and position."""
+    if not settings.content.is_dir():
+        raise KbError(f"Content directory {settings.content}/ does not exist: pass --content DIR.")
+    findings, decks = [], []
+    for path in find_deck_files(settings.content):
+        deck, problems = read_deck(path, settings.content)
+        findings += problems
+        if deck:
+            decks.append(deck)
+            findings += deck_findings(deck, os.path.relpath(path, settings.content))
+    findings += ocr_findings(decks, settings, jobs or os.cpu_count() or 1)
+    findings += duplicate_findings(decks, settings)
+    findings = [replace(f, level="error") if any(e in f.message for e in ERRORS) else f
+                for f in findings]
+    return sorted(findings, key=lambda f: (f.file, f.line or 0, f.message))
+
+
+def deck_findings(deck, name: str) -> list[Problem]:
+    found = []
+    missing = [key for key, ok in (("title", deck.meta.get("title")), ("date", deck.date),
+                                   ("tags", deck.tags)) if not ok]
+    if missing:
+        found.append(Problem(name, f"deck has no {', '.join(missing)} in its frontmatter", line=1))
+    for slide in deck.slides:
+        if not (slide.body.strip() or slide.images or slide.notes.strip()):
+            found.append(Problem(name, "empty slide", anchor=slide.anchor, line=slide.line))
+    return found
+
+
+def ocr_findings(decks, settings: Settings, jobs: int) -> list[Problem]:
+    """Images whose OCR found no text (from the cache when a reindex already read them)."""
+    images = {p for d in decks for p in image_paths(d) if p.is_file()}
+    batch = ocr_files(images, ocr_cache_path(settings), jobs)
+    found = []
+    for deck in decks:
+        name = os.path.relpath(deck.path, settings.content)
+        for slide in deck.slides:
+            for image in slide.images:
+                result = batch.results.get(image.path)
+                if result is None:
+                    continue
+                if result.problem:
+                    found.append(Problem(name, f"{image.src}: {result.problem}",
+                                         anchor=slide.anchor, line=slide.line))
+                elif not result.text.strip():
+                    found.append(Problem(name, f"{image.src}: OCR found no text in this image",
+                                         anchor=slide.anchor, line=slide.line))
+    return found
+
+
+def duplicate_findings(decks, settings: Settings) -> list[Problem]:
+    """Slides whose visible text is the same in two different decks."""
+    seen, found = {}, []
+    for deck in decks:
+        name = os.path.relpath(deck.path, settings.content)
+        for slide in deck.slides:
+            text = " ".join(slide.body.split()).lower()
+            if len(text) < 40:  # short slides ("Questions?") repeat by nature
+                continue
+            key = hashlib.sha1(text.encode()).hexdigest()
+            first = seen.setdefault(key, (deck.id, name, slide.anchor))
+            if first[0] != deck.id:
+                found.append(Problem(name, f"duplicate slide: same text as {first[1]} #/{first[2]}",
+                                     anchor=slide.anchor, line=slide.line))
+    return found
