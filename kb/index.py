@@ -19,6 +19,7 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 from whoosh.analysis import STOP_WORDS, CharsetFilter, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
+from whoosh.lang import porter2
 from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.support.charset import accent_map
 from whoosh.writing import CLEAR
@@ -39,7 +40,7 @@ STOP_WORDS = STOP_WORDS | {"what", "how", "why", "which", "who", "does", "do", "
 
 def text_analyzer(stem: bool = True):
     chain = RegexTokenizer(WORD) | LowercaseFilter() | CharsetFilter(accent_map)
-    return chain | StopFilter(STOP_WORDS, minsize=1) | StemFilter() if stem else chain
+    return chain | StopFilter(STOP_WORDS, minsize=1) | StemFilter(stemfn=porter2.stem) if stem else chain
 
 
 def make_schema() -> Schema:

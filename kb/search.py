@@ -203,7 +203,7 @@ def facets_of(results) -> dict:
     }
 
 
-def to_hit(hit, text_query: str, score: float) -> Hit:
+def to_hit(hit, score: float) -> Hit:
     stored = hit.fields()
     matched_fields = {f for f, _ in hit.matched_terms()} if hit.results.has_matched_terms() else set()
     matched = [FIELD_NAMES.get(f, f) for f in SEARCH_FIELDS if f in matched_fields]
@@ -283,7 +283,9 @@ def search(index: SlideIndex, text: str, tags=(), deck: str | None = None, page:
                 break
     results.results.fragmenter = highlight.ContextFragmenter(maxchars=240, surround=60)
     results.results.formatter = MarkFormatter()
-    hits = tuple(to_hit(h, text, h.score or 0.0) for h in results)
+    hits = tuple(to_hit(h, h.score or 0.0) for h in results)
+    if (page - 1) * per_page >= results.total:  # Whoosh would repeat the last page
+        hits = ()
     suggestion = suggest(searcher, text) if text and (results.total < 3 or relaxed) else None
     return SearchResult(text, results.total, page, per_page, hits, suggestion,
                         facets_of(results.results), relaxed, tags, deck)
