@@ -5,26 +5,21 @@ import re
 import threading
 from dataclasses import dataclass, field
 from html import escape
-from itertools import combinations
+from collections import Counter, OrderedDict
 
-from whoosh import highlight, query as Q, scoring, sorting
-from whoosh.qparser import FuzzyTermPlugin, GtLtPlugin, MultifieldParser
-from whoosh.qparser.dateparse import DateParserPlugin
+from whoosh import highlight, query as Q, scoring
+from whoosh.reading import TermNotFound
 
 from kb.deck import slide_url
 from kb.index import WORD, open_index, text_analyzer
+from kb.query import (MAX_QUERY, SEARCH_FIELDS, filters, make_parser, parse, query_terms,
+                      relaxations)
 from kb.settings import Settings
 
-SEARCH_FIELDS = ["title", "deck_title", "body", "alt", "ocr", "notes", "tagtext"]
-# BM25F weights: titles above body, body above what only an image or the notes say.
-BOOSTS = {"title": 3.0, "deck_title": 2.0, "body": 1.0, "tagtext": 1.0,
-          "alt": 0.8, "ocr": 0.6, "notes": 0.6}
 FIELD_NAMES = {"tagtext": "tags"}  # what the JSON calls a matched field
-FILTER_FIELDS = {"tag", "deck", "date", "year"}
 SNIPPET_ORDER = ["body", "ocr", "notes", "alt", "title", "deck_title"]
-MAX_QUERY = 500  # characters; a longer query is cut, not refused
-MIN_PREFIX = 2  # `a*` would expand to every word: too much work for no use
 MAX_PAGE = 1000
+CACHE_SIZE = 512  # results kept per index generation
 
 
 @dataclass(frozen=True)
@@ -92,12 +87,17 @@ class MarkFormatter(highlight.HtmlFormatter):
 
 
 class SlideIndex:
-    """The index as a reader: one Whoosh searcher per thread, refreshed when a reindex commits."""
+    """The index as a reader: one Whoosh searcher per thread, refreshed when a reindex
+    commits, and what depends only on the index generation (facet tables, results) cached."""
 
     def __init__(self, settings: Settings):
         self.settings = settings
         self.local = threading.local()
+        self.lock = threading.Lock()
         self.ix = None
+        self.generation = None
+        self.tables = None
+        self.cache = OrderedDict()
 
     def searcher(self):
         if self.ix is None:
@@ -108,108 +108,81 @@ class SlideIndex:
         elif not current.up_to_date():
             current = current.refresh()
         self.local.searcher = current
+        self.local.parser = getattr(self.local, "parser", None) or make_parser(current.schema)
+        with self.lock:
+            if self.generation != current.ixreader.generation():
+                self.generation = current.ixreader.generation()
+                self.tables, self.cache = None, OrderedDict()
         return current
 
-    def parser(self):
-        schema = self.searcher().schema
-        parser = MultifieldParser(SEARCH_FIELDS, schema, fieldboosts=BOOSTS)
-        parser.add_plugin(DateParserPlugin(free=False))
-        parser.add_plugin(FuzzyTermPlugin())
-        parser.remove_plugin_class(GtLtPlugin)
-        return parser
+    def facet_tables(self, searcher) -> dict:
+        """For each facet, docnum → its values; built once per generation from the postings."""
+        with self.lock:
+            if self.tables is None:
+                reader = searcher.reader()
+                self.tables = {}
+                for name in ("tagcase", "year"):
+                    table = {}
+                    for term in reader.lexicon(name):
+                        value = term.decode("utf-8")
+                        for docnum in reader.postings(name, term).all_ids():
+                            table.setdefault(docnum, []).append(value)
+                    self.tables[name] = table
+            return self.tables
+
+    def cached(self, key, compute):
+        with self.lock:
+            if key in self.cache:
+                self.cache.move_to_end(key)
+                return self.cache[key]
+        value = compute()
+        with self.lock:
+            self.cache[key] = value
+            while len(self.cache) > CACHE_SIZE:
+                self.cache.popitem(last=False)
+        return value
 
 
-def clean_query(text: str) -> str:
-    """Whoosh's syntax made forgiving: `-word` excludes; `tags:` means `tag:`."""
-    text = " ".join(text[:MAX_QUERY].split())
-    text = re.sub(r"(^|\s)-(?=[\w\"(])", r"\1NOT ", text)
-    return re.sub(r"(^|\s)tags:", r"\1tag:", text, flags=re.IGNORECASE)
-
-
-def plain_words(text: str) -> str:
-    """The fallback for a query the parser cannot read: its words, nothing else."""
-    return " ".join(re.findall(WORD, text))
-
-
-def bound(q):
-    """Turn work-heavy leaves into cheap ones: very short prefixes and leading wildcards."""
-    def fix(node):
-        if isinstance(node, (Q.Prefix, Q.Wildcard)):
-            stem = re.split(r"[*?]", node.text, maxsplit=1)[0]
-            if len(stem) < MIN_PREFIX:
-                return Q.Term(node.fieldname, stem) if stem else Q.NullQuery
-        return node
-    return q.accept(fix)
-
-
-def parse(index: SlideIndex, text: str):
-    parser = index.parser()
-    try:
-        q = parser.parse(clean_query(text))
-        if any(isinstance(leaf, Q.qcore._NullQuery) for leaf in q.leaves()) and not q.leaves():
-            raise ValueError
-        if any(type(leaf).__name__ == "ErrorQuery" for leaf in q.leaves()):
-            raise ValueError
-    except Exception:  # any odd input is searched as its words, never an error
-        q = parser.parse(plain_words(text))
-    return bound(q)
-
-
-def is_filter(q) -> bool:
-    names = {name for name, _ in q.iter_all_terms()} if q.is_leaf() or q.children() else set()
-    if isinstance(q, Q.Not):
-        return True
-    fields = set()
-    for node in q.leaves():
-        fields.add(getattr(node, "fieldname", None))
-    return bool(fields) and fields <= FILTER_FIELDS or bool(names) and names <= FILTER_FIELDS
-
-
-def relaxations(q):
-    """Queries that ask for fewer of the words, most first: n-1 of n, then n-2, …"""
-    if not isinstance(q, Q.And):
-        return
-    required = [s for s in q.subqueries if is_filter(s)]
-    words = [s for s in q.subqueries if not is_filter(s)]
-    if len(words) < 2:
-        return
-    if len(words) > 6:
-        yield Q.And(required + [Q.Or(words)]) if required else Q.Or(words)
-        return
-    for k in range(len(words) - 1, 0, -1):
-        some = Q.Or([Q.And(list(c)) if k > 1 else c[0] for c in combinations(words, k)])
-        yield Q.And(required + [some]) if required else some
-
-
-def filters(tags, deck):
-    parts = [Q.Term("tag", t.lower()) for t in tags if t]
-    if deck:
-        parts.append(Q.Or([Q.Term("deck", deck), Q.Prefix("deck", deck.rstrip("/") + "/")]))
-    return Q.And(parts) if parts else None
-
-
-def facets_of(results) -> dict:
+def facets_of(docnums, tables) -> dict:
+    """Counts by tag (in the case the lecturer wrote, merged across cases) and by year."""
+    counts = {"tagcase": Counter(), "year": Counter()}
+    for name, table in tables.items():
+        found = counts[name]
+        for docnum in docnums:
+            found.update(table.get(docnum, ()))
     tags: dict[str, int] = {}
-    seen: dict[str, str] = {}
-    for value, count in results.groups("tagcase").items():
-        if not value:  # slides of decks without tags
-            continue
-        shown = seen.setdefault(value.lower(), value)
-        tags[shown] = tags.get(shown, 0) + count
-    years = {y: n for y, n in results.groups("year").items() if y}
+    shown: dict[str, str] = {}
+    for value, count in counts["tagcase"].items():
+        key = shown.setdefault(value.lower(), value)
+        tags[key] = tags.get(key, 0) + count
     return {
         "tags": dict(sorted(tags.items(), key=lambda kv: (-kv[1], kv[0].lower()))),
-        "years": dict(sorted(years.items(), reverse=True)),
+        "years": dict(sorted(counts["year"].items(), reverse=True)),
     }
 
 
-def to_hit(hit, score: float) -> Hit:
+def matched_fields(searcher, docnum: int, terms) -> set[str]:
+    """The fields of one slide that hold a query term (checked on the postings, per hit)."""
+    found = set()
+    for fieldname, text in terms:
+        if fieldname in found or fieldname not in SEARCH_FIELDS:
+            continue
+        try:
+            postings = searcher.postings(fieldname, text)
+        except TermNotFound:
+            continue
+        postings.skip_to(docnum)
+        if postings.is_active() and postings.id() == docnum:
+            found.add(fieldname)
+    return found
+
+
+def to_hit(hit, fields: set[str]) -> Hit:
     stored = hit.fields()
-    matched_fields = {f for f, _ in hit.matched_terms()} if hit.results.has_matched_terms() else set()
-    matched = [FIELD_NAMES.get(f, f) for f in SEARCH_FIELDS if f in matched_fields]
+    matched = [FIELD_NAMES.get(f, f) for f in SEARCH_FIELDS if f in fields]
     snippet_field, snippet = "body", ""
     for name in SNIPPET_ORDER:
-        if name in matched_fields and stored.get(name):
+        if name in fields and stored.get(name):
             snippet = " ".join(hit.highlights(name, top=2).split())
             if snippet:
                 snippet_field = name
@@ -225,7 +198,7 @@ def to_hit(hit, score: float) -> Hit:
         url=slide_url(stored["deck"], stored["anchor"]),
         deck_title=stored.get("deck_title", ""), title=stored.get("title", ""),
         snippet=snippet, snippet_field=snippet_field, matched=tuple(matched),
-        tags=tuple(stored.get("tags") or ()), date=stored.get("date"), score=score,
+        tags=tuple(stored.get("tags") or ()), date=stored.get("date"), score=hit.score or 0.0,
         image=stored.get("image"), image_only=bool(stored.get("image_only")),
     )
 
@@ -260,32 +233,36 @@ def search(index: SlideIndex, text: str, tags=(), deck: str | None = None, page:
     tags = tuple(t for t in tags if t)
     page = min(max(1, int(page)), MAX_PAGE)
     per_page = min(max(1, int(per_page)), 100)
-    empty = SearchResult(text, 0, page, per_page, tags=tags, deck=deck)
     if not text and not tags and not deck:
-        return empty
+        return SearchResult(text, 0, page, per_page, tags=tags, deck=deck)
     searcher = index.searcher()
-    q = parse(index, text) if text else Q.Every()
-    if q is Q.NullQuery or isinstance(q, Q.qcore._NullQuery):
-        return empty
-    groups = {"tagcase": sorting.FieldFacet("tagcase", allow_overlap=True, maptype=sorting.Count),
-              "year": sorting.FieldFacet("year", maptype=sorting.Count)}
-    options = dict(pagelen=per_page, terms=True, groupedby=groups, filter=filters(tags, deck))
+    key = (text, tags, deck, page, per_page)
+    return index.cached(key, lambda: run_search(index, searcher, text, tags, deck, page, per_page))
 
-    def run(query):
-        return searcher.search_page(query, page, **options)
 
-    results, relaxed = run(q), False
-    if results.total == 0:
+def run_search(index, searcher, text, tags, deck, page, per_page) -> SearchResult:
+    q = parse(index.local.parser, searcher.reader(), text) if text else Q.Every()
+    if isinstance(q, Q.qcore._NullQuery):
+        return SearchResult(text, 0, page, per_page, tags=tags, deck=deck)
+    limit = filters(tags, deck)
+    relaxed = False
+    # One unscored pass gives the total and the facets; the scored pass needs only the top.
+    docnums = set(searcher.docs_for_query(Q.And([q, limit]) if limit else q))
+    if not docnums:
         for looser in relaxations(q):
-            attempt = run(looser)
-            if attempt.total:
-                results, relaxed = attempt, True
+            docnums = set(searcher.docs_for_query(Q.And([looser, limit]) if limit else looser))
+            if docnums:
+                q, relaxed = looser, True
                 break
-    results.results.fragmenter = highlight.ContextFragmenter(maxchars=240, surround=60)
-    results.results.formatter = MarkFormatter()
-    hits = tuple(to_hit(h, h.score or 0.0) for h in results)
-    if (page - 1) * per_page >= results.total:  # Whoosh would repeat the last page
-        hits = ()
-    suggestion = suggest(searcher, text) if text and (results.total < 3 or relaxed) else None
-    return SearchResult(text, results.total, page, per_page, hits, suggestion,
-                        facets_of(results.results), relaxed, tags, deck)
+    hits = ()
+    if docnums and (page - 1) * per_page < len(docnums):
+        results = searcher.search(q, limit=page * per_page, filter=limit)
+        results.fragmenter = highlight.ContextFragmenter(maxchars=240, surround=60)
+        results.formatter = MarkFormatter()
+        terms = query_terms(q, searcher.reader())
+        hits = tuple(to_hit(hit, matched_fields(searcher, hit.docnum, terms))
+                     for hit in results[(page - 1) * per_page:])
+    suggestion = suggest(searcher, text) if text and (len(docnums) < 3 or relaxed) else None
+    facets = facets_of(docnums, index.facet_tables(searcher))
+    return SearchResult(text, len(docnums), page, per_page, hits, suggestion, facets, relaxed,
+                        tags, deck)

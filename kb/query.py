@@ -1,0 +1,113 @@
+"""A student's query string → a bounded Whoosh query (SPEC §4 syntax, made forgiving)."""
+
+import re
+from itertools import combinations
+
+from whoosh import query as Q
+from whoosh.qparser import FuzzyTermPlugin, GtLtPlugin, MultifieldParser
+from whoosh.qparser.dateparse import DateParserPlugin
+
+from kb.index import WORD
+
+SEARCH_FIELDS = ["title", "deck_title", "body", "alt", "ocr", "notes", "tagtext"]
+# BM25F weights: titles above body, body above what only an image or the notes say.
+BOOSTS = {"title": 3.0, "deck_title": 2.0, "body": 1.0, "tagtext": 1.0,
+          "alt": 0.8, "ocr": 0.6, "notes": 0.6}
+FILTER_FIELDS = {"tag", "deck", "date", "year"}
+MAX_QUERY = 500  # characters; a longer query is cut, not refused
+MIN_PREFIX = 2  # `a*` would expand to every word: too much work for no use
+MAX_EXPANSIONS = 64  # a prefix or wildcard keeps its most frequent words
+
+
+def make_parser(schema) -> MultifieldParser:
+    parser = MultifieldParser(SEARCH_FIELDS, schema, fieldboosts=BOOSTS)
+    parser.add_plugin(DateParserPlugin(free=False))
+    parser.add_plugin(FuzzyTermPlugin())
+    parser.remove_plugin_class(GtLtPlugin)
+    return parser
+
+
+def clean_query(text: str) -> str:
+    """`-word` excludes (Whoosh says NOT); `tags:` means `tag:`."""
+    text = " ".join(text[:MAX_QUERY].split())
+    text = re.sub(r"(^|\s)-(?=[\w\"(])", r"\1NOT ", text)
+    return re.sub(r"(^|\s)tags:", r"\1tag:", text, flags=re.IGNORECASE)
+
+
+def plain_words(text: str) -> str:
+    """The fallback for a query the parser cannot read: its words, nothing else."""
+    return " ".join(re.findall(WORD, text))
+
+
+def is_broken(q) -> bool:
+    return any(type(leaf).__name__ == "ErrorQuery" for leaf in q.leaves())
+
+
+def parse(parser, reader, text: str):
+    """Parse and bound a query; anything the parser cannot read is searched as plain words."""
+    try:
+        q = parser.parse(clean_query(text))
+        if is_broken(q):
+            raise ValueError(text)
+    except Exception:  # odd input is never an error for the student
+        q = parser.parse(plain_words(text))
+    return bound(q, reader)
+
+
+def bound(q, reader):
+    """Cheap leaves for costly ones: short prefixes become words, long expansions are capped."""
+    def fix(node):
+        if not isinstance(node, (Q.Prefix, Q.Wildcard)):
+            return node
+        stem = re.split(r"[*?]", node.text, maxsplit=1)[0]
+        if len(stem) < MIN_PREFIX:
+            return Q.Term(node.fieldname, stem, boost=node.boost) if stem else Q.NullQuery
+        words = [w for w in node._btexts(reader)][: MAX_EXPANSIONS * 8]
+        if len(words) <= MAX_EXPANSIONS:
+            return node
+        frequent = sorted(words, key=lambda w: -reader.doc_frequency(node.fieldname, w))
+        return Q.Or([Q.Term(node.fieldname, w.decode("utf-8"), boost=node.boost)
+                     for w in frequent[:MAX_EXPANSIONS]])
+    return q.accept(fix)
+
+
+def is_filter(q) -> bool:
+    if isinstance(q, Q.Not):
+        return True
+    fields = {getattr(leaf, "fieldname", None) for leaf in q.leaves()}
+    return bool(fields) and fields <= FILTER_FIELDS
+
+
+def relaxations(q):
+    """Queries that ask for fewer of the words, most first: n-1 of n, then n-2, …"""
+    if not isinstance(q, Q.And):
+        return
+    required = [s for s in q.subqueries if is_filter(s)]
+    words = [s for s in q.subqueries if not is_filter(s)]
+    if len(words) < 2:
+        return
+    if len(words) > 6:
+        yield Q.And(required + [Q.Or(words)]) if required else Q.Or(words)
+        return
+    for k in range(len(words) - 1, 0, -1):
+        some = Q.Or([Q.And(list(c)) if k > 1 else c[0] for c in combinations(words, k)])
+        yield Q.And(required + [some]) if required else some
+
+
+def filters(tags, deck):
+    """The --tag / --deck filters: every tag (any case), and a deck id or folder of decks."""
+    parts = [Q.Term("tag", t.lower()) for t in tags if t]
+    if deck:
+        parts.append(Q.Or([Q.Term("deck", deck), Q.Prefix("deck", deck.rstrip("/") + "/")]))
+    return Q.And(parts) if parts else None
+
+
+def query_terms(q, reader) -> set:
+    """(field, word) pairs the query looks for, prefixes and fuzzy words expanded."""
+    terms = set()
+    for leaf in q.leaves():
+        if isinstance(leaf, Q.MultiTerm):
+            terms.update((leaf.fieldname, word) for word in leaf._btexts(reader))
+        else:
+            terms.update(leaf.iter_all_terms(phrases=True))
+    return terms
