@@ -8,8 +8,6 @@ next reindex redo a deck, which is idempotent (delete the deck's slides, add the
 
 import contextlib
 import fcntl
-import hashlib
-import json
 import os
 import re
 import time
@@ -26,7 +24,9 @@ from whoosh.writing import CLEAR
 
 from kb.deck import Deck, Problem, deck_id, find_deck_files, read_deck
 from kb.errors import KbError
-from kb.ocr import OCR_VERSION, ocr_files
+from kb.manifest import (image_paths, manifest_entry, manifest_path, read_manifest, rel,  # noqa: F401
+                         unchanged_entry, write_manifest)
+from kb.ocr import ocr_files
 from kb.settings import Settings
 
 SCHEMA_VERSION = 1
@@ -94,32 +94,13 @@ def whoosh_dir(settings: Settings) -> Path:
     return settings.index / "whoosh"
 
 
-def manifest_path(settings: Settings) -> Path:
-    return settings.index / "manifest.json"
-
-
 def ocr_cache_path(settings: Settings) -> Path:
     return settings.index / "ocr-cache.sqlite3"
 
 
 def load_manifest(settings: Settings) -> dict:
-    """What the last finished reindex indexed: {"decks": {id: entry}, ...}; {} if none."""
-    try:
-        manifest = json.loads(manifest_path(settings).read_text("utf-8"))
-    except (OSError, ValueError):
-        return {}
-    if manifest.get("schema") != SCHEMA_VERSION:
-        return {}
-    return manifest
-
-
-def write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as out:
-        out.write(text)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(tmp, path)
+    """What the last finished reindex indexed: {"decks": {id: entry}}; {} if none."""
+    return read_manifest(settings, SCHEMA_VERSION)
 
 
 def open_index(settings: Settings):
@@ -147,42 +128,6 @@ def reindex_lock(settings: Settings, wait: float | None):
                                   f"not finish within {wait:g} s; try again later or raise --wait.")
                 time.sleep(0.1)
         yield
-
-
-def file_state(path: Path) -> list | None:
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return [st.st_size, st.st_mtime_ns]
-
-
-def image_paths(deck: Deck) -> set[Path]:
-    return {image.path for slide in deck.slides for image in slide.images if image.path}
-
-
-def rel(path: Path, settings: Settings) -> str:
-    return os.path.relpath(path, settings.content)
-
-
-def unchanged_entry(entry: dict | None, path: Path, settings: Settings) -> dict | None:
-    """The deck's manifest entry if neither it nor its images changed, else None.
-
-    Stat first: a deck whose file kept size and mtime is not read at all; one that was only
-    touched is read and hashed, but not parsed again.
-    """
-    if not entry or entry.get("ocr") != OCR_VERSION:
-        return None
-    if any(file_state(settings.content / p) != s for p, s in entry["media"].items()):
-        return None
-    state = file_state(path)
-    if entry["state"] == state:
-        return entry
-    try:
-        same = hashlib.sha256(path.read_bytes()).hexdigest() == entry["hash"]
-    except OSError:
-        return None
-    return {**entry, "state": state} if same else None
 
 
 def first_line(text: str) -> str:
@@ -323,27 +268,8 @@ def reindex(settings: Settings, full: bool = False, jobs: int | None = None,
             raise
         report.removed = len(removed)
         report.unchanged = len(current) - len(todo)
-        write_atomic(manifest_path(settings), json.dumps(
-            {"schema": SCHEMA_VERSION, "decks": entries}, ensure_ascii=False, indent=0))
+        write_manifest(settings, SCHEMA_VERSION, entries)
         report.decks = sum(1 for e in entries.values() if e["slides"])
         report.slides = sum(e["slides"] for e in entries.values())
         report.seconds = time.monotonic() - started
         return report
-
-
-def manifest_entry(deck: Deck | None, path: Path, problems: list[Problem], settings: Settings) -> dict:
-    """What the manifest remembers of a deck: enough to skip it next time and to list it."""
-    data = path.read_bytes()
-    media = {rel(p, settings): file_state(p) for p in (image_paths(deck) if deck else ())}
-    return {
-        "path": rel(path, settings),
-        "state": file_state(path),
-        "hash": hashlib.sha256(data).hexdigest(),
-        "media": media,
-        "ocr": OCR_VERSION,
-        "title": deck.title if deck else "",
-        "date": deck.date.isoformat() if deck and deck.date else None,
-        "tags": list(deck.tags) if deck else [],
-        "slides": len(deck.slides) if deck else 0,
-        "problems": [p.as_dict() for p in problems],
-    }

@@ -1,0 +1,96 @@
+"""The manifest: what the last finished reindex indexed, so the next one touches only changes.
+
+It is written after the index commit, so it can lag the index but never lead it.
+"""
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from kb.deck import Deck, Problem
+from kb.ocr import OCR_VERSION
+from kb.settings import Settings
+
+
+def manifest_path(settings: Settings) -> Path:
+    return settings.index / "manifest.json"
+
+
+def read_manifest(settings: Settings, schema: int) -> dict:
+    """What the last finished reindex indexed: {"decks": {id: entry}, ...}; {} if none."""
+    try:
+        manifest = json.loads(manifest_path(settings).read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if manifest.get("schema") != schema:
+        return {}
+    return manifest
+
+
+def write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as out:
+        out.write(text)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(tmp, path)
+
+
+def file_state(path: Path) -> list | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns]
+
+
+def image_paths(deck: Deck) -> set[Path]:
+    return {image.path for slide in deck.slides for image in slide.images if image.path}
+
+
+def rel(path: Path, settings: Settings) -> str:
+    return os.path.relpath(path, settings.content)
+
+
+def unchanged_entry(entry: dict | None, path: Path, settings: Settings) -> dict | None:
+    """The deck's manifest entry if neither it nor its images changed, else None.
+
+    Stat first: a deck whose file kept size and mtime is not read at all; one that was only
+    touched is read and hashed, but not parsed again.
+    """
+    if not entry or entry.get("ocr") != OCR_VERSION:
+        return None
+    if any(file_state(settings.content / p) != s for p, s in entry["media"].items()):
+        return None
+    state = file_state(path)
+    if entry["state"] == state:
+        return entry
+    try:
+        same = hashlib.sha256(path.read_bytes()).hexdigest() == entry["hash"]
+    except OSError:
+        return None
+    return {**entry, "state": state} if same else None
+
+
+def manifest_entry(deck: Deck | None, path: Path, problems: list[Problem], settings: Settings) -> dict:
+    """What the manifest remembers of a deck: enough to skip it next time and to list it."""
+    data = path.read_bytes()
+    media = {rel(p, settings): file_state(p) for p in (image_paths(deck) if deck else ())}
+    return {
+        "path": rel(path, settings),
+        "state": file_state(path),
+        "hash": hashlib.sha256(data).hexdigest(),
+        "media": media,
+        "ocr": OCR_VERSION,
+        "title": deck.title if deck else "",
+        "date": deck.date.isoformat() if deck and deck.date else None,
+        "tags": list(deck.tags) if deck else [],
+        "slides": len(deck.slides) if deck else 0,
+        "problems": [p.as_dict() for p in problems],
+    }
+
+
+def write_manifest(settings: Settings, schema: int, entries: dict) -> None:
+    write_atomic(manifest_path(settings), json.dumps({"schema": schema, "decks": entries},
+                                                     ensure_ascii=False, indent=0))
