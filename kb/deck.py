@@ -273,7 +273,7 @@ def read_deck(path: Path, content: Path, data: bytes | None = None) -> tuple[Dec
     meta, body, body_line, problems = split_frontmatter(text, name)
     date, date_problems = parse_date(meta.get("date"), name)
     problems += date_problems
-    kind = str(meta.get("type") or "reveal")
+    kind = str(meta.get("type") or "reveal").strip().lower()
     if kind != "reveal":
         parts = [(0, 0, 0, body)]
     elif meta.get("separator") or meta.get("verticalSeparator"):

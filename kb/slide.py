@@ -6,8 +6,10 @@ Everything here is pure string work, so the deck reader and the web layer can sh
 import html
 import re
 from dataclasses import dataclass
+from itertools import groupby
 
-FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+# A backtick fence's info string has no backtick (```x``` on one line is inline code).
+FENCE = re.compile(r"^ {0,3}(`{3,}(?=[^`]*$)|~{3,})")
 NOTES = re.compile(r"^[ \t]*notes?:", re.IGNORECASE)
 COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
 ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
@@ -20,7 +22,11 @@ REF_DEF = re.compile(r"^ {0,3}\[[^\]]+\]:\s*\S+.*$", re.MULTILINE)
 AUTOLINK = re.compile(r"<(?:https?|ftp|mailto):[^>\s]*>", re.IGNORECASE)
 BARE_URL = re.compile(r"\b(?:https?|ftp)://[^\s<>()\[\]]+", re.IGNORECASE)
 TAG = re.compile(r"</?[A-Za-z][^>]*>")
-INLINE_MARKS = re.compile(r"(\*{1,3}|_{1,3}|~~|`+)(?=\S)(.+?)(?<=\S)\1")
+CODE_SPAN = re.compile(r"(`+)(.+?)(?<!`)\1(?!`)")
+STAR_MARKS = re.compile(r"(\*{1,3}|~~)(?=\S)(.+?)(?<=\S)\1")
+# Underscores only emphasise at word edges: max_retries and np.nan_to_num stay whole.
+UNDERSCORE_MARKS = re.compile(r"(?<![^\W_])(_{1,3})(?=\S)(.+?)(?<=\S)\1(?![^\W_])")
+MASK = re.compile(r"\x00(\d+)\x00")
 LINE_PREFIX = re.compile(r"^[ \t]*(?:>[ \t]?)*(?:[-*+][ \t]+|\d+[.)][ \t]+)?(?:#{1,6}[ \t]+)?")
 TABLE_RULE = re.compile(r"^[ \t|:-]+$")
 
@@ -77,7 +83,10 @@ def split_notes(markdown: str) -> tuple[str, str]:
 
 
 def find_images(markdown: str) -> tuple[Image, ...]:
-    """Markdown `![alt](src)` and HTML `<img src|data-src>` images, in order."""
+    """Markdown `![alt](src)` and HTML `<img src|data-src>` images, in order; not in code."""
+    lines = markdown.split("\n")
+    markdown = "\n".join("" if fenced else line for line, fenced in zip(lines, fenced_lines(lines)))
+    markdown = CODE_SPAN.sub(lambda m: " " * len(m.group(0)), markdown)
     found = []
     for match in MD_IMAGE.finditer(markdown):
         found.append((match.start(), Image(unescape_md(match.group(1)), match.group(2))))
@@ -94,8 +103,22 @@ def unescape_md(text: str) -> str:
     return re.sub(r"\\([\\`*_{}\[\]()#+\-.!|<>~$])", r"\1", text)
 
 
-def inline_text(text: str) -> str:
-    """Inline markdown/HTML → the words a reader sees (no URLs, no markup)."""
+def mask_code(text: str) -> tuple[str, list[str]]:
+    """Swap inline code spans for placeholders, so markup rules leave code alone."""
+    spans: list[str] = []
+
+    def keep(match):
+        spans.append(match.group(2).strip())
+        return f"\x00{len(spans) - 1}\x00"
+    return CODE_SPAN.sub(keep, text), spans
+
+
+def unmask(text: str, spans: list[str]) -> str:
+    return MASK.sub(lambda m: spans[int(m.group(1))], text)
+
+
+def strip_markup(text: str) -> str:
+    """Inline markdown/HTML (code already masked) → the words a reader sees."""
     text = MD_IMAGE.sub(" ", text)
     text = HTML_IMG.sub(" ", text)
     text = MD_LINK.sub(lambda m: m.group(1), text)
@@ -103,9 +126,19 @@ def inline_text(text: str) -> str:
     text = BARE_URL.sub(" ", text)
     text = TAG.sub(" ", text)
     for _ in range(3):  # nested emphasis such as ***bold italic***
-        text = INLINE_MARKS.sub(lambda m: m.group(2), text)
-    text = unescape_md(html.unescape(text))
-    return text
+        text = STAR_MARKS.sub(lambda m: m.group(2), text)
+        text = UNDERSCORE_MARKS.sub(lambda m: m.group(2), text)
+    return unescape_md(html.unescape(text))
+
+
+def inline_text(text: str) -> str:
+    """One line of inline markdown → plain text; code spans keep their content as is."""
+    masked, spans = mask_code(text)
+    return unmask(strip_markup(masked), spans)
+
+
+def keep_lines(match) -> str:
+    return " " + "\n" * match.group(0).count("\n")
 
 
 def plain_text(markdown: str) -> str:
@@ -113,17 +146,22 @@ def plain_text(markdown: str) -> str:
     markdown = REF_DEF.sub("", COMMENT.sub("", markdown))
     lines = markdown.split("\n")
     out = []
-    for line, fenced in zip(lines, fenced_lines(lines)):
+    for fenced, group in groupby(zip(lines, fenced_lines(lines)), key=lambda pair: pair[1]):
+        run = [line for line, _ in group]
         if fenced:
-            if not FENCE.match(line):
-                out.append(line.strip())
+            out += [line.strip() for line in run if not FENCE.match(line)]
             continue
-        if SETEXT_UNDERLINE.match(line) or TABLE_RULE.match(line) and "-" in line:
-            continue
-        line = LINE_PREFIX.sub("", line)
-        line = re.sub(r"[ \t]+#+[ \t]*$", "", line)  # closing ATX hashes
-        line = inline_text(line).replace("|", " ")
-        out.append(" ".join(line.split()))
+        # Tags and images may span lines (<img\n src=…>): strip them before going line by line.
+        text, spans = mask_code("\n".join(run))
+        for pattern in (HTML_IMG, MD_IMAGE, TAG):
+            text = pattern.sub(keep_lines, text)
+        for line in text.split("\n"):
+            if SETEXT_UNDERLINE.match(line) or TABLE_RULE.match(line) and "-" in line:
+                continue
+            line = LINE_PREFIX.sub("", line)
+            line = re.sub(r"[ \t]+#+[ \t]*$", "", line)  # closing ATX hashes
+            line = unmask(strip_markup(line), spans).replace("|", " ")
+            out.append(" ".join(line.split()))
     return "\n".join(out).strip()
 
 

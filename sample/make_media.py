@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""Generate the sample corpus's slide images into sample/media/ (deterministic).
+"""Generate the sample corpus's slide images into sample/content/media/ (deterministic).
 
 Every image here is drawn from scratch with Pillow: the words in it are ours and exist only
 in the image (the slides that show them have no other text), so they are reachable only
 through OCR. The files are named like media ids on the lecture platform, without extension;
 kb sniffs their type from their bytes.
 
-    python sample/make_media.py            # (re)writes sample/media/*
+    python sample/make_media.py            # (re)writes sample/content/media/*
     python sample/make_media.py --check    # also runs tesseract on each raster image
 
 Fonts: DejaVu / Liberation from /usr/share/fonts when present, else Pillow's scalable
@@ -22,7 +22,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-MEDIA = Path(__file__).resolve().parent / "media"
+MEDIA = Path(__file__).resolve().parent / "content" / "media"
 
 FONT_DIRS = [Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/truetype/liberation"),
              Path("/usr/share/fonts/dejavu"), Path("/usr/share/fonts/TTF")]

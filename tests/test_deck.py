@@ -336,3 +336,40 @@ def test_deck_files_and_ids(content):
 def test_slide_url_is_reveal_hash():
     assert slide_url("courses/EPI101/week02", "2/1") == "/decks/courses/EPI101/week02#/2/1"
     assert slide_url("a b", "3", "hazard ratio") == "/decks/a%20b?q=hazard+ratio#/3"
+
+
+def test_underscores_inside_words_are_not_emphasis(content):
+    deck, _ = read(content, "# The np.nan_to_num trick\n\nSet max_retries and base_delay; _really_ do.\n")
+    slide = deck.slides[0]
+    assert slide.title == "The np.nan_to_num trick"
+    assert "max_retries and base_delay; really do." in slide.body
+
+
+def test_images_inside_code_are_text_not_images(content):
+    deck, problems = read(content, """
+        Embed with `![alt](/api/media/some-id)` or `<img src="pic.png">`.
+
+        ```python
+        url = "![x](/api/media/nope)"
+        ```
+        """)
+    slide = deck.slides[0]
+    assert slide.images == () and problems == []
+    assert "![alt](/api/media/some-id)" in slide.body and "/api/media/nope" in slide.body
+
+
+def test_multiline_img_tag_is_an_image_not_text(content):
+    (content / "media" / "fig").write_bytes(b"\x89PNG\r\n\x1a\n")
+    deck, _ = read(content, '<img\n  src="/api/media/fig"\n  alt="">\n')
+    slide = deck.slides[0]
+    assert slide.image_only and slide.body == "" and slide.images[0].media_id == "fig"
+
+
+def test_backticks_closed_on_one_line_do_not_open_a_fence(content):
+    deck, _ = read(content, "```np.nan``` is a float\n\n===\n\n# two\n\n===\n\n# three\n")
+    assert anchors(deck) == ["0", "1", "2"]
+
+
+def test_type_is_case_insensitive(content):
+    deck, _ = read(content, "---\ntype: Reveal\n---\n# a\n\n===\n\n# b\n")
+    assert anchors(deck) == ["0", "1"]
