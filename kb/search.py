@@ -215,12 +215,14 @@ def suggest(searcher, text: str) -> str | None:
     for match in reversed(list(re.finditer(r"(?<![\w:])" + WORD + r"(?![\w:*~])", text))):
         word = match.group(0)
         tokens = [t.text for t in analyzer(word)]
-        if len(tokens) != 1 or word.upper() in ("AND", "OR", "NOT") or len(word) < 3:
+        if len(tokens) != 1 or word.upper() in ("AND", "OR", "NOT") or len(word) < 4:
             continue
         if searcher.doc_frequency("words", tokens[0]):
             continue
-        found = searcher.suggest("words", tokens[0], limit=1, maxdist=2, prefix=1)
-        if found and found[0] != tokens[0]:
+        # Two edits turn short words into unrelated ones ("org" → "of"): allow one there.
+        maxdist = 1 if len(word) <= 5 else 2
+        found = searcher.suggest("words", tokens[0], limit=1, maxdist=maxdist, prefix=1)
+        if found and len(found[0]) >= 3 and found[0] != tokens[0]:
             out = out[: match.start()] + found[0] + out[match.end():]
             changed = True
     return out if changed else None
