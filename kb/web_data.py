@@ -1,0 +1,298 @@
+"""What the web pages show besides search hits: the list of decks and whole decks.
+
+The deck list comes from the index manifest (re-read when its mtime changes); a deck page
+reads the deck file itself (found through the manifest, else by trying the deck suffixes
+under the content folder: never outside it) and takes the OCR text of its images from the
+index. Rendered decks are cached by the deck file's size and mtime.
+"""
+
+import datetime as dt
+import json
+import logging
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+from markupsafe import Markup
+
+from kb.deck import DECK_SUFFIXES, Deck, deck_id, read_deck, slide_url
+from kb.errors import KbError
+from kb.render import ImageResolver, display_title, render_markdown
+from kb.search import SlideIndex
+from kb.settings import Settings
+
+log = logging.getLogger(__name__)
+MAX_ID = 400
+CACHE_DECKS = 32
+
+
+def manifest_file(settings: Settings) -> Path:
+    """Where `kb reindex` writes its manifest (written after each commit, atomically)."""
+    return settings.index / "manifest.json"
+
+
+def read_manifest(settings: Settings) -> dict:
+    """The manifest's decks: {id: {"path", "title", "date", "tags", "slides", …}}.
+
+    Read as a file rather than through the indexer's loader so the web app depends only on
+    these documented keys, and every value is checked before it is used.
+    """
+    try:
+        data = json.loads(manifest_file(settings).read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    decks = data.get("decks") if isinstance(data, dict) else None
+    return {k: v for k, v in decks.items() if isinstance(k, str) and isinstance(v, dict)} \
+        if isinstance(decks, dict) else {}
+
+
+def deck_url(ident: str) -> str:
+    return "/decks/" + quote(ident, safe="/")
+
+
+def parse_when(value) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        return dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class DeckInfo:
+    """One deck as the listings show it."""
+
+    id: str
+    title: str
+    date: dt.datetime | None
+    tags: tuple[str, ...]
+    slides: int
+
+    @property
+    def url(self) -> str:
+        return deck_url(self.id)
+
+    def as_dict(self) -> dict:
+        return {"id": self.id, "title": self.title,
+                "date": self.date.date().isoformat() if self.date else None,
+                "tags": list(self.tags), "slides": self.slides, "url": self.url}
+
+
+@dataclass(frozen=True)
+class SlideView:
+    """One slide, ready for the page: sanitized HTML, notes apart, OCR text apart."""
+
+    deck: str
+    h: int
+    v: int
+    title: str
+    html: Markup
+    notes_html: Markup
+    notes: str
+    text: str
+    ocr: str
+    image_only: bool
+
+    @property
+    def anchor(self) -> str:
+        return f"{self.h}" if self.v == 0 else f"{self.h}/{self.v}"
+
+    @property
+    def url(self) -> str:
+        return slide_url(self.deck, self.anchor)
+
+    def as_dict(self) -> dict:
+        return {"anchor": self.anchor, "h": self.h, "v": self.v, "url": self.url,
+                "title": self.title, "html": str(self.html), "text": self.text,
+                "notes": self.notes, "notes_html": str(self.notes_html), "ocr": self.ocr,
+                "image_only": self.image_only}
+
+
+@dataclass(frozen=True)
+class DeckView:
+    info: DeckInfo
+    slides: tuple[SlideView, ...]
+    problems: tuple[dict, ...] = ()
+
+    @property
+    def stacks(self) -> list[list[SlideView]]:
+        """Slides grouped by horizontal position, as reveal.js stacks them."""
+        stacks: dict[int, list[SlideView]] = {}
+        for slide in self.slides:
+            stacks.setdefault(slide.h, []).append(slide)
+        return [stacks[h] for h in sorted(stacks)]
+
+    def slide(self, anchor: str) -> SlideView | None:
+        anchor = anchor.strip().strip("/")
+        if anchor.endswith("/0"):
+            anchor = anchor[:-2]
+        return next((s for s in self.slides if s.anchor == anchor), None)
+
+    def texts(self):
+        for slide in self.slides:
+            yield slide.title
+            yield slide.text
+            yield slide.notes
+            yield slide.ocr
+
+    def as_dict(self) -> dict:
+        return {**self.info.as_dict(), "slides": [s.as_dict() for s in self.slides]}
+
+
+def valid_id(ident: str) -> bool:
+    """A deck id as kb makes them: relative, `/`-separated, no dot-folders, not media/."""
+    if not ident or len(ident) > MAX_ID or "\\" in ident or "\x00" in ident:
+        return False
+    parts = ident.split("/")
+    return all(p and not p.startswith(".") for p in parts) and parts[0] != "media"
+
+
+def group_by_tag(decks: list[DeckInfo]) -> list[tuple[str, list[DeckInfo]]]:
+    """Decks by course tag (a deck with two tags is in both), tags A→Z, untagged last."""
+    groups: dict[str, tuple[str, list[DeckInfo]]] = {}
+    untagged = []
+    for deck in decks:
+        for tag in deck.tags:
+            groups.setdefault(tag.lower(), (tag, []))[1].append(deck)
+        if not deck.tags:
+            untagged.append(deck)
+    out = [groups[k] for k in sorted(groups)]
+    if untagged:
+        out.append(("", untagged))
+    return out
+
+
+class Catalog:
+    """The decks a web app serves, read lazily and cached by mtime."""
+
+    def __init__(self, settings: Settings, index: SlideIndex):
+        self.settings = settings
+        self.index = index
+        self.lock = threading.Lock()
+        self.manifest_key = None
+        self.manifest: dict = {}
+        self.deck_list: list[DeckInfo] = []
+        self.views: OrderedDict = OrderedDict()
+
+    # ------------------------------------------------------------ the manifest
+    def refresh(self) -> None:
+        try:
+            st = manifest_file(self.settings).stat()
+            key = (st.st_mtime_ns, st.st_size)
+        except OSError:
+            key = None
+        with self.lock:
+            if key == self.manifest_key and (key is None or self.manifest):
+                return
+            manifest = read_manifest(self.settings) if key else {}
+            decks = []
+            for ident, entry in manifest.items():
+                slides = entry.get("slides")
+                if not isinstance(slides, int) or slides < 1:
+                    continue  # unreadable file: `kb check` reports it
+                tags = entry.get("tags") if isinstance(entry.get("tags"), list) else []
+                decks.append(DeckInfo(ident, str(entry.get("title") or ident),
+                                      parse_when(entry.get("date")),
+                                      tuple(str(t) for t in tags), slides))
+            decks.sort(key=lambda d: d.title.lower())
+            decks.sort(key=lambda d: d.date or dt.datetime.min, reverse=True)
+            self.manifest, self.deck_list, self.manifest_key = manifest, decks, key
+
+    def decks(self, tag: str | None = None) -> list[DeckInfo]:
+        """All indexed decks, newest first (optionally only those with `tag`, any case)."""
+        self.refresh()
+        if tag:
+            return [d for d in self.deck_list if tag.lower() in (t.lower() for t in d.tags)]
+        return list(self.deck_list)
+
+    def tag_counts(self) -> dict[str, int]:
+        """Course tags → number of decks, most decks first."""
+        return {tag: len(decks) for tag, decks in
+                sorted(group_by_tag(self.decks()), key=lambda g: (-len(g[1]), g[0].lower()))
+                if tag}
+
+    def counts(self) -> dict:
+        decks = self.decks()
+        return {"decks": len(decks), "slides": sum(d.slides for d in decks)}
+
+    # ------------------------------------------------------------ one deck
+    def deck_path(self, ident: str) -> Path | None:
+        """The file of a deck id, only if it lies inside the content folder."""
+        if not valid_id(ident):
+            return None
+        self.refresh()
+        content = self.settings.content
+        root = content.resolve()
+        entry = self.manifest.get(ident) or {}
+        candidates = [content / entry["path"]] if isinstance(entry.get("path"), str) else []
+        candidates += [content / (ident + s) for s in DECK_SUFFIXES + tuple(x.upper() for x in DECK_SUFFIXES)]
+        for path in candidates:
+            try:
+                real = path.resolve()
+            except (OSError, ValueError):
+                continue
+            if root in real.parents and real.is_file() and path.suffix.lower() in DECK_SUFFIXES:
+                try:
+                    if deck_id(path, content) == ident:
+                        return path
+                except ValueError:
+                    continue
+        return None
+
+    def deck(self, ident: str) -> DeckView | None:
+        """The deck, rendered; None if there is no such deck (or it cannot be read)."""
+        path = self.deck_path(ident)
+        if path is None:
+            return None
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        key = (str(path), st.st_mtime_ns, st.st_size, self.manifest_key)
+        with self.lock:
+            cached = self.views.get(ident)
+            if cached and cached[0] == key:
+                self.views.move_to_end(ident)
+                return cached[1]
+        deck, problems = read_deck(path, self.settings.content)
+        if deck is None:
+            log.warning("deck %s cannot be read: %s", ident, "; ".join(map(str, problems)))
+            return None
+        view = self.render(deck, problems)
+        with self.lock:
+            self.views[ident] = (key, view)
+            self.views.move_to_end(ident)
+            while len(self.views) > CACHE_DECKS:
+                self.views.popitem(last=False)
+        return view
+
+    def indexed(self, ident: str) -> dict:
+        """anchor → stored fields of the deck's slides in the index (titles, OCR text)."""
+        try:
+            searcher = self.index.searcher()
+            return {doc["anchor"]: doc for doc in searcher.documents(deck=ident)}
+        except KbError:
+            return {}
+        except Exception:  # the page still shows the slides without their OCR text
+            log.exception("could not read the index entries of deck %s", ident)
+            return {}
+
+    def render(self, deck: Deck, problems) -> DeckView:
+        resolver = ImageResolver(self.settings.content, deck.path.parent)
+        stored = self.indexed(deck.id)
+        slides = []
+        for slide in deck.slides:
+            doc = stored.get(slide.anchor, {})
+            slides.append(SlideView(
+                deck=deck.id, h=slide.h, v=slide.v,
+                title=display_title(slide.title or doc.get("title") or "", slide.image_only,
+                                    from_ocr=not slide.title and bool(doc.get("title"))),
+                html=render_markdown(slide.markdown, resolver),
+                notes_html=render_markdown(slide.notes, resolver),
+                notes=slide.notes, text=slide.body, ocr=doc.get("ocr") or "",
+                image_only=slide.image_only))
+        info = DeckInfo(deck.id, deck.title, deck.date, deck.tags, len(deck.slides))
+        return DeckView(info, tuple(slides), tuple(p.as_dict() for p in problems))

@@ -1,0 +1,186 @@
+"""The web app in a real headless Chromium against a real waitress server on loopback:
+deep links land on the slide with the words marked, the hash and the arrow keys move,
+search-as-you-type opens a hit with Enter, and no payload in a deck ever runs."""
+
+import re
+
+import pytest
+
+from kb.index import reindex
+from kb.settings import Settings
+from kb.web import create_app
+from live import PHONE, chromium, live_server, make_site
+
+pytestmark = pytest.mark.browser
+COHORTS = "/decks/courses/EPI101/week02-cohorts"
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory):
+    root = tmp_path_factory.mktemp("browser")
+    make_site(root / "content")
+    settings = Settings(content=root / "content", index=root / "index")
+    reindex(settings)
+    with live_server(create_app(settings)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as instance:
+        yield instance
+
+
+@pytest.fixture
+def page(browser, base):
+    context = browser.new_context(base_url=base, viewport={"width": 1280, "height": 800})
+    tab = context.new_page()
+    tab.dialogs, tab.errors = [], []
+    tab.on("dialog", lambda dialog: (tab.dialogs.append(dialog.message), dialog.dismiss()))
+    tab.on("pageerror", lambda err: tab.errors.append(str(err)))
+    tab.on("console", lambda msg: msg.type == "error" and tab.errors.append(msg.text))
+    tab.set_default_timeout(5000)
+    yield tab
+    context.close()
+
+
+def current(page) -> str:
+    return page.locator(".slide-wrap.current").get_attribute("data-anchor")
+
+
+def visible_anchors(page) -> list[str]:
+    return page.eval_on_selector_all(
+        ".slide-wrap", "els => els.filter(e => e.offsetParent !== null).map(e => e.dataset.anchor)")
+
+
+def test_deep_link_shows_the_slide_with_the_words_marked(page):
+    page.goto(COHORTS + "?q=annotations#/2/1")
+    assert current(page) == "2/1"
+    assert visible_anchors(page) == ["2/1"]
+    marks = page.locator(".slide-wrap.current .slide mark").all_inner_texts()
+    assert "Annotations" in marks and "Annotated" in marks
+    assert page.locator("#position").inner_text().startswith("Slide #/2/1")
+    # notes are not on the slide
+    assert not page.locator(".slide-wrap.current .slide", has_text="zeppelin").count()
+    # clearing removes the marks and the query, and stays on the slide
+    page.click("#clear-highlight")
+    assert page.locator("mark.kb-hl").count() == 0
+    assert page.url.endswith(COHORTS + "#/2/1")
+    assert current(page) == "2/1"
+    assert page.errors == []
+
+
+def test_hash_changes_and_arrow_keys_move_like_reveal(page):
+    page.goto(COHORTS + "#/0")
+    assert current(page) == "0"
+    page.evaluate("location.hash = '#/1'")
+    page.wait_for_function("document.querySelector('.slide-wrap.current').dataset.anchor === '1'")
+    steps = [("ArrowRight", "2"), ("ArrowDown", "2/1"), ("ArrowDown", "2/2"), ("ArrowDown", "2/2"),
+             ("ArrowUp", "2/1"), ("ArrowLeft", "1"), ("ArrowLeft", "0"), ("ArrowDown", "0/1"),
+             ("ArrowRight", "1")]
+    for key, anchor in steps:
+        page.keyboard.press(key)
+        assert current(page) == anchor, key
+    assert page.evaluate("location.hash") == "#/1"
+    page.evaluate("location.hash = '#/2'")  # `#/h` means v = 0
+    page.wait_for_function("document.querySelector('.slide-wrap.current').dataset.anchor === '2'")
+    page.evaluate("location.hash = '#/9/3'")  # no such slide: said so, not a blank page
+    page.wait_for_selector("#slide-missing:not([hidden])")
+    assert "no slide" in page.inner_text("#slide-missing")
+    assert len(visible_anchors(page)) == 1
+
+
+def test_search_as_you_type_then_enter_opens_the_deep_link(page):
+    page.goto("/")
+    page.keyboard.press("/")
+    assert page.evaluate("document.activeElement.id") == "q"
+    page.keyboard.type("annotations", delay=20)
+    page.wait_for_selector("#hits .hit")
+    assert page.url.endswith("/search?q=annotations")  # typed, not submitted
+    assert page.locator("#hits .hit mark").count() >= 1
+    assert page.locator("#home").is_hidden()
+    page.keyboard.press("ArrowDown")
+    assert page.locator("#hits .hit-link.active").count() == 1
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r".*/decks/courses/EPI101/week02-cohorts\?q=annotations#/2/1$"))
+    page.wait_for_selector(".slide-wrap.current")
+    assert current(page) == "2/1"
+    assert page.locator(".slide-wrap.current mark").count() >= 1
+    assert page.errors == []
+
+
+def test_table_of_contents_show_all_and_next_match(page):
+    page.goto(COHORTS + "?q=censoring%20zeppelin#/0")
+    page.click('.toc a[data-anchor="2/2"]')
+    assert current(page) == "2/2" and page.evaluate("location.hash") == "#/2/2"
+    page.click("#next-match")  # zeppelin is in the notes of 0/1, censoring on 1: wraps around
+    assert current(page) == "0/1"
+    assert page.locator(".slide-wrap.current details.notes[open] mark").count() == 1
+    page.click("#next-match")
+    assert current(page) == "1"
+    page.click("#toggle-all")
+    assert len(visible_anchors(page)) == 6
+    page.click("#toggle-all")
+    assert visible_anchors(page) == ["1"]
+    assert page.errors == []
+
+
+def test_image_text_hits_show_a_thumbnail_while_typing(page):
+    page.goto("/search")
+    page.fill("#q", "kaplan")
+    page.wait_for_selector("#hits .hit img.thumb")
+    assert "text found in image" in page.inner_text("#hits").lower()
+    assert page.eval_on_selector("#hits img.thumb", "img => img.complete && img.naturalWidth") > 0
+
+
+def test_without_javascript_every_page_still_works(browser, base):
+    context = browser.new_context(base_url=base, java_script_enabled=False)
+    page = context.new_page()
+    page.goto("/search?q=censoring")
+    assert page.locator("#hits .hit").count() >= 1
+    page.goto(COHORTS + "#/2/1")
+    assert len(visible_anchors(page)) == 6  # the whole deck, scrolled to the slide
+    assert page.evaluate("document.querySelector(':target').dataset.anchor") == "2/1"
+    assert page.evaluate("document.getElementById('/2/1').getBoundingClientRect().top") < 800
+    context.close()
+
+
+def test_no_deck_payload_ever_runs(page):
+    urls = ["/decks/evil", "/decks/evil#/0", "/decks/", "/", "/search?q=payload",
+            "/search?q=heading+payload", "/decks/evil?q=%3Cimg%20src%3Dx%20onerror%3Dwindow.__pwned%3D20%3E",
+            "/search?q=%22%3E%3Cscript%3Ewindow.__pwned%3D21%3C/script%3E&tag=%3Cscript%3Ewindow.__pwned%3D22%3C/script%3E",
+            "/api/media/diagram.svg"]
+    for url in urls:
+        page.goto(url)
+        page.wait_for_load_state("load")
+        assert page.evaluate("window.__pwned") is None, url
+    page.goto("/decks/evil")
+    for link in page.locator(".slide a").all():
+        link.click(modifiers=[], no_wait_after=True, timeout=1000)
+        assert page.evaluate("window.__pwned") is None
+        page.goto("/decks/evil")
+    page.goto("/search")
+    page.fill("#q", "payload")
+    page.wait_for_selector("#hits .hit")
+    assert page.evaluate("window.__pwned") is None
+    assert page.dialogs == []
+
+
+def test_copy_link_copies_the_deep_link(browser, base):
+    context = browser.new_context(base_url=base, permissions=["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    page.goto(COHORTS + "#/2/1")
+    page.click(".slide-wrap.current .copy-link")
+    page.wait_for_selector(".slide-wrap.current .copied")
+    assert page.evaluate("navigator.clipboard.readText()") == base + COHORTS + "#/2/1"
+    context.close()
+
+
+def test_phone_width_has_no_sideways_scrolling(browser, base):
+    context = browser.new_context(base_url=base, viewport=PHONE, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    for url in ("/", "/search?q=censoring", COHORTS + "?q=hazard#/0/1", "/decks/", "/decks/evil"):
+        page.goto(url)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], (url, width)
+    context.close()

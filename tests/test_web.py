@@ -1,0 +1,489 @@
+"""The web app through Flask's test client: every route, its JSON twin, errors, media
+safety, security headers and escaping (SPEC §5)."""
+
+import json
+import logging
+import re
+from html.parser import HTMLParser
+from urllib.parse import quote
+
+import pytest
+from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+
+from conftest import write
+from kb.index import reindex
+from kb.render import highlight_terms, render_markdown, ImageResolver
+from kb.web import create_app
+from live import make_site
+
+SPEC_HIT_KEYS = {"deck", "anchor", "h", "v", "url", "deck_title", "title", "snippet", "matched",
+                 "tags", "date", "score"}
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """One indexed content folder for the read-only tests of this module."""
+    from kb.settings import Settings
+    root = tmp_path_factory.mktemp("site")
+    content = root / "content"
+    ids = make_site(content)
+    settings = Settings(content=content, index=root / "index")
+    reindex(settings)
+    app = create_app(settings)
+    return {"settings": settings, "app": app, "client": app.test_client(), "ids": ids,
+            "root": root}
+
+
+@pytest.fixture
+def client(site):
+    return site["client"]
+
+
+def html_of(response) -> str:
+    return response.get_data(as_text=True)
+
+
+# ---------------------------------------------------------------- pages and JSON
+
+
+def test_home_shows_search_box_courses_and_recent_decks(client):
+    page = html_of(client.get("/"))
+    assert '<form class="search-form"' in page and 'name="q"' in page
+    assert "EPI101" in page and "STA202" in page
+    assert "Linear regression" in page and "Cohort studies" in page
+    # newest first: the 2021 deck before the 2019 one
+    assert page.index("Linear regression") < page.index("Cohort studies")
+
+
+def test_search_page_links_each_hit_to_its_slide_with_the_words_marked(client):
+    page = html_of(client.get("/search?q=annotations"))
+    assert 'href="/decks/courses/EPI101/week02-cohorts?q=annotations#/2/1"' in page
+    assert "<mark>Annotations</mark>" in page
+    assert "Cohort studies" in page and "#/2/1" in page and "23 Oct 2019" in page
+    assert '<span class="tag">EPI101</span>' in page
+
+
+def test_ocr_hit_is_labelled_and_has_a_thumbnail(client):
+    page = html_of(client.get("/search?q=kaplan"))
+    assert "Text found in image" in page
+    assert 'class="thumb" src="/api/media/km-plot"' in page
+
+
+def test_api_search_has_the_spec_keys_and_deep_links(client):
+    data = client.get("/api/search?q=censoring").get_json()
+    assert {"query", "total", "page", "per_page", "suggestion", "facets", "hits"} <= set(data)
+    assert set(data["facets"]) >= {"tags", "years"}
+    assert data["query"] == "censoring" and data["total"] >= 1
+    hit = data["hits"][0]
+    assert SPEC_HIT_KEYS <= set(hit)
+    assert hit["url"] == f"/decks/{hit['deck']}#/{hit['anchor']}"
+    assert hit["link"] == f"/decks/{hit['deck']}?q=censoring#/{hit['anchor']}"
+    assert data["facets"]["tags"]["EPI101"] >= 1 and "2019" in data["facets"]["years"]
+
+
+def test_tag_year_and_deck_filters_are_kept_in_the_url(client, site):
+    data = client.get("/api/search?q=methods OR regression OR cohort&tag=sta202").get_json()
+    assert data["total"] >= 1 and all("STA202" in h["tags"] for h in data["hits"])
+    data = client.get("/api/search?tag=Methods&year=2019").get_json()
+    assert data["total"] >= 1 and all(h["date"].startswith("2019") for h in data["hits"])
+    assert data["filters"] == {"tags": ["Methods"], "deck": None, "year": "2019"}
+    deck = site["ids"]["cohorts"]
+    data = client.get("/api/search?q=censoring&deck=" + quote(deck)).get_json()
+    assert data["total"] >= 1 and all(h["deck"] == deck for h in data["hits"])
+    page = html_of(client.get("/search?q=censoring&tag=EPI101"))
+    assert 'class="chip" href="/search?q=censoring"' in page  # removing the filter
+    assert "/search?q=censoring&amp;tag=EPI101&amp;year=2019" in page  # year facet keeps the tag
+
+
+def test_empty_query_is_no_results_not_an_error(client):
+    assert client.get("/api/search?q=").get_json()["total"] == 0
+    assert client.get("/api/search").status_code == 200
+    page = client.get("/search?q=")
+    assert page.status_code == 200 and 'class="hit"' not in html_of(page)
+
+
+@pytest.mark.parametrize("query", [
+    "(((", '"unclosed', "tag:", "date:[x to", "*", "a*", "~", "\x00", "x" * 10_000, "OR AND NOT",
+    "title:", "deck:../../etc", "ünïcödé ☃", "%s%n", "{{7*7}}", "<script>", "date:2019-99-99",
+])
+def test_odd_queries_never_give_a_server_error(client, query):
+    for path in ("/search", "/api/search"):
+        response = client.get(path, query_string={"q": query})
+        assert response.status_code == 200, (path, query)
+    assert "49" not in html_of(client.get("/search", query_string={"q": "{{7*7}}"})).split("<main")[1][:200]
+
+
+@pytest.mark.parametrize("args", [
+    "page=-1", "page=abc", "page=" + "9" * 40, "per_page=0", "per_page=100000", "limit=x",
+    "tag=%00", "tag=" + "t" * 5000, "tag=a,b%20c", "year=abcd", "year=99999", "deck=../../etc",
+    "tag=<script>&tag=x&tag=y", "q=a&page=1e9",
+])
+def test_odd_parameters_never_give_a_server_error(client, args):
+    for path in ("/search", "/api/search"):
+        response = client.get(f"{path}?q=censoring&{args}")
+        assert response.status_code == 200, (path, args)
+
+
+def test_huge_page_number_says_so(client):
+    page = html_of(client.get("/search?q=censoring&page=999"))
+    assert "past the last page" in page and 'class="hit"' not in page
+
+
+def test_did_you_mean_links_to_the_suggestion(client):
+    data = client.get("/api/search?q=censorin").get_json()
+    assert data["suggestion"] == "censoring"
+    page = html_of(client.get("/search?q=censorin"))
+    assert 'Did you mean <a href="/search?q=censoring">censoring</a>' in page
+
+
+def test_relaxed_search_says_not_all_words_matched(client):
+    data = client.get("/api/search?q=hazard ratio zebra").get_json()
+    assert data["relaxed"] and data["total"] >= 1
+    assert "No slide has all the words" in html_of(client.get("/search?q=hazard ratio zebra"))
+
+
+def test_paging_links(settings, content):
+    for n in range(3):
+        write(content, f"many{n}.md", "\n\n===\n\n".join(f"# Slide {i}\n\nbanana {i}" for i in range(6)))
+    reindex(settings)
+    client = create_app(settings).test_client()
+    data = client.get("/api/search?q=banana&per_page=5").get_json()
+    assert data["total"] == 18 and data["pages"] == 4 and len(data["hits"]) == 5
+    page = html_of(client.get("/search?q=banana&page=2"))
+    assert "Page 2 of 2" in page and 'href="/search?q=banana"' in page  # previous = page 1
+
+
+def test_decks_are_grouped_by_tag_newest_first(client, site):
+    page = html_of(client.get("/decks/"))
+    methods = page[page.index("<h2>Methods</h2>"):]
+    assert methods.index("Linear regression") < methods.index("Cohort studies")
+    assert "Without a course tag" in page and "Loose notes" in page
+    data = client.get("/api/decks").get_json()
+    assert data["total"] == 4
+    assert [d["id"] for d in data["decks"]][:2] == [site["ids"]["regression"], site["ids"]["evil"]]
+    assert {"tag": "Methods", "decks": [site["ids"]["regression"], site["ids"]["cohorts"]]} in data["groups"]
+    only = client.get("/api/decks?tag=epi101").get_json()
+    assert [d["id"] for d in only["decks"]] == [site["ids"]["cohorts"]]
+    assert client.get("/decks").status_code in (301, 308)
+
+
+def test_deck_page_shows_every_slide_with_its_anchor_and_notes_apart(client, site):
+    page = html_of(client.get("/decks/" + site["ids"]["cohorts"]))
+    for anchor in ("0", "0/1", "1", "2", "2/1", "2/2"):
+        assert f'id="/{anchor}"' in page and f'href="#/{anchor}"' in page
+    slide = page[page.index('id="/0/1"'):page.index('id="/1"')]
+    body = slide[:slide.index('class="slide-extra"')]
+    assert "The hazard ratio compares" in body and "zeppelin" not in body
+    assert '<details class="notes">' in slide and "zeppelin" in slide
+    assert '<img src="/api/media/km-plot"' in page
+    assert "Kaplan Meier curve" in page  # the OCR text, apart from the slide
+    assert f'data-url="/decks/{site["ids"]["cohorts"]}#/2/1"' in page
+
+
+def test_deck_page_with_a_query_sends_the_words_to_mark(client, site):
+    page = html_of(client.get(f"/decks/{site['ids']['cohorts']}?q=annotations"))
+    terms = json.loads(re.search(r'data-terms="([^"]*)"', page).group(1).replace("&#34;", '"'))
+    assert "annotations" in terms and "annotated" in terms
+    assert 'href="/search?q=annotations"' in page  # back to the results
+
+
+def test_deck_images_relative_remote_and_missing(client, site):
+    page = html_of(client.get("/decks/" + site["ids"]["regression"]))
+    assert '<img src="/api/asset/courses/STA202/img/residuals.png"' in page
+    assert 'class="remote-img" href="https://example.org/chart.png"' in page
+    assert "example.org/chart.png\" alt" not in page  # never loaded as an image
+    assert "Image not available: gone" in page
+    assert 'class="language-python"' in page and "[1,3]" not in page
+
+
+def test_api_deck_and_one_slide(client, site):
+    ident = site["ids"]["cohorts"]
+    data = client.get(f"/api/decks/{ident}").get_json()
+    assert data["id"] == ident and data["title"] == "Cohort studies" and data["tags"] == ["EPI101", "Methods"]
+    assert [s["anchor"] for s in data["slides"]] == ["0", "0/1", "1", "2", "2/1", "2/2"]
+    assert data["slides"][1]["notes"].startswith("mention the zeppelin")
+    one = client.get(f"/api/decks/{ident}?anchor=2/1").get_json()
+    assert [s["url"] for s in one["slides"]] == [f"/decks/{ident}#/2/1"]
+    assert client.get(f"/api/decks/{ident}?anchor=9/9").status_code == 404
+    highlighted = client.get(f"/api/decks/{ident}?q=censor").get_json()
+    assert "censoring" in highlighted["highlight"]["words"]
+
+
+@pytest.mark.parametrize("path", [
+    "/decks/nope", "/decks/courses/EPI101/nope", "/decks/../evil", "/decks/%2e%2e/evil",
+    "/decks/courses/../../content/evil", "/decks/media/km-plot", "/decks/.hidden/x",
+    "/decks/courses/EPI101/week02-cohorts.md/x", "/decks/%00", "/decks//etc/passwd",
+    "/decks/" + "a/" * 300,
+])
+def test_unknown_or_sneaky_deck_ids_are_404(client, path):
+    response = client.get(path, follow_redirects=True)  # `//` is merged by a redirect first
+    assert response.status_code == 404
+    assert "Traceback" not in html_of(response)
+    api = client.get(path.replace("/decks/", "/api/decks/", 1), follow_redirects=True)
+    assert api.status_code == 404
+
+
+def test_deck_outside_content_is_not_served(settings, content, tmp_path):
+    write(tmp_path, "outside.md", "# Secret outside\n")
+    write(content, "inside.md", "# Inside\n")
+    (content / "link.md").symlink_to(tmp_path / "outside.md")
+    reindex(settings)
+    client = create_app(settings).test_client()
+    assert client.get("/decks/inside").status_code == 200
+    assert client.get("/decks/link").status_code == 404
+    assert client.get("/decks/../outside").status_code == 404
+
+
+def test_404_page_is_friendly_html_and_json(client):
+    response = client.get("/decks/nope")
+    assert response.status_code == 404 and "There is no deck “nope”" in html_of(response)
+    assert client.get("/no/such/page").status_code == 404
+    data = client.get("/api/decks/nope").get_json()
+    assert data["status"] == 404 and "nope" in data["error"]
+
+
+# ---------------------------------------------------------------- media
+
+
+def test_media_is_served_with_its_sniffed_type_and_caching(client):
+    response = client.get("/api/media/km-plot")
+    assert response.status_code == 200 and response.mimetype == "image/png"
+    assert response.headers["ETag"] and response.headers["Last-Modified"]
+    assert "max-age" in response.headers["Cache-Control"]
+    again = client.get("/api/media/km-plot", headers={"If-None-Match": response.headers["ETag"]})
+    assert again.status_code == 304
+    assert client.get("/api/media/blob").mimetype == "application/octet-stream"
+
+
+def test_svg_goes_out_sandboxed(client):
+    response = client.get("/api/media/diagram.svg")
+    assert response.mimetype == "image/svg+xml"
+    assert "sandbox" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.mark.parametrize("path", [
+    "/api/media/..%2f..%2fsecret.png", "/api/media/%2e%2e%2fsecret.png", "/api/media/../secret.png",
+    "/api/media/..%252fsecret.png", "/api/media/%2e%2e", "/api/media/.hidden", "/api/media/",
+    "/api/media/escape", "/api/media/subdir", "/api/media/subdir/inner.png", "/api/media/nothing",
+    "/api/media/km-plot%00", "/api/media/%2fetc%2fpasswd", "/api/media/..\\secret.png",
+    "/api/media/dirlink",
+])
+def test_media_traversal_and_odd_names_are_404(site, path):
+    media = site["settings"].media
+    secret = site["root"] / "secret.png"
+    if not secret.exists():
+        secret.write_bytes((media / "km-plot").read_bytes())
+        (media / "escape").symlink_to(secret)
+        (media / "subdir").mkdir()
+        (media / "subdir" / "inner.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+        (media / "dirlink").symlink_to(site["root"])
+    response = site["client"].get(path, follow_redirects=True)
+    assert response.status_code == 404, path
+
+
+def test_symlink_inside_media_is_fine(site):
+    media = site["settings"].media
+    if not (media / "alias").exists():
+        (media / "alias").symlink_to(media / "km-plot")
+    assert site["client"].get("/api/media/alias").status_code == 200
+
+
+@pytest.mark.parametrize("path", [
+    "/api/asset/courses/STA202/img/notes.txt.png", "/api/asset/courses/STA202/regression.md",
+    "/api/asset/../secret.png", "/api/asset/courses/%2e%2e/%2e%2e/media/km-plot",
+    "/api/asset/media/km-plot", "/api/asset/courses/STA202/img/missing.png",
+    "/api/asset/courses//STA202/img/residuals.png", "/api/asset/.git/x.png",
+])
+def test_assets_serve_only_images_inside_content(client, path):
+    assert client.get(path).status_code == 404, path
+
+
+def test_asset_image_is_served(client):
+    response = client.get("/api/asset/courses/STA202/img/residuals.png")
+    assert response.status_code == 200 and response.mimetype == "image/png"
+
+
+# ---------------------------------------------------------------- health, errors, headers
+
+
+def test_healthz_counts_decks_and_slides(client):
+    response = client.get("/healthz")
+    data = response.get_json()
+    assert response.status_code == 200 and data["status"] == "ok"
+    assert data["decks"] == 4 and data["slides"] == 11 and data["indexed_slides"] == 11
+
+
+def test_without_an_index_pages_explain_and_health_is_503(settings, caplog):
+    client = create_app(settings).test_client()
+    with caplog.at_level(logging.WARNING):
+        page = client.get("/search?q=anything")
+    assert page.status_code == 503 and "kb reindex" in html_of(page)
+    assert "Traceback" not in html_of(page)
+    assert any("kb reindex" in r.getMessage() for r in caplog.records)
+    assert client.get("/api/search?q=x").get_json()["error"].startswith("No index")
+    assert client.get("/healthz").status_code == 503
+    assert client.get("/").status_code == 200  # the home page needs no search
+    assert client.get("/decks/").status_code == 200
+
+
+def test_unexpected_errors_are_logged_not_shown(site, caplog, monkeypatch):
+    app = create_app(site["settings"])
+    catalog = app.extensions["kb"]["catalog"]
+    monkeypatch.setattr(catalog, "decks", lambda tag=None: 1 / 0)
+    with caplog.at_level(logging.ERROR):
+        response = app.test_client().get("/decks/")
+    assert response.status_code == 500
+    assert "ZeroDivisionError" not in html_of(response) and "Traceback" not in html_of(response)
+    assert any(r.exc_info and r.exc_info[0] is ZeroDivisionError for r in caplog.records)
+    assert app.test_client().get("/api/decks").get_json()["status"] == 500
+
+
+@pytest.mark.parametrize("path", ["/", "/search?q=x", "/api/search?q=x", "/decks/", "/decks/nope",
+                                  "/api/media/km-plot", "/static/kb.css", "/healthz"])
+def test_security_headers_everywhere(client, path):
+    headers = client.get(path).headers
+    csp = headers["Content-Security-Policy"]
+    if not path.startswith("/api/media"):
+        assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+        assert "unsafe-inline" not in csp
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"]
+
+
+def test_static_files_are_served(client):
+    for name in ("kb.css", "kb.js", "deck.js"):
+        assert client.get("/static/" + name).status_code == 200
+
+
+# ---------------------------------------------------------------- escaping and sanitizing
+
+class Dangers(HTMLParser):
+    """Collects the markup in a page that could run script or restyle it: real elements and
+    attributes, not text that merely reads like them (escaped text is fine)."""
+
+    OURS = {"search-form", "top-search", "deck-search"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.found = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "script" and not (attrs.get("src") or "").startswith("/static/"):
+            self.found.append(("script", attrs))
+        if tag in ("iframe", "object", "embed", "style", "base", "svg", "math") or \
+                tag == "form" and attrs.get("class") not in self.OURS:
+            self.found.append((tag, attrs))
+        for name, value in attrs.items():
+            value = (value or "").strip().lower()
+            if name.startswith("on") or name in ("style", "formaction", "srcdoc"):
+                self.found.append((tag, name))
+            if name in ("href", "src", "action", "data") and \
+                    value.startswith(("javascript:", "data:", "vbscript:")):
+                self.found.append((tag, name, value))
+
+
+def dangers(page: str) -> list:
+    parser = Dangers()
+    parser.feed(page)
+    return parser.found
+
+
+def test_deck_payloads_are_sanitized(client, site):
+    page = html_of(client.get("/decks/evil"))
+    assert dangers(page) == []
+    assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;Evil deck" in page  # title shown as text
+    assert 'class="slide current"' not in page and 'id="/0">styled' not in page
+    data = client.get("/api/decks/evil").get_json()
+    assert dangers(data["slides"][0]["html"]) == [] and dangers(data["slides"][0]["notes_html"]) == []
+    assert "bold" in data["slides"][0]["html"] and "styled payload" in data["slides"][0]["html"]
+
+
+@pytest.mark.parametrize("path", ["/decks/", "/", "/search?q=payload", "/search?q=kaplan&tag=SEC101"])
+def test_listing_and_results_escape_titles_and_tags(client, path):
+    page = html_of(client.get(path))
+    assert dangers(page) == [], path
+    assert "Evil deck" in page or path == "/search?q=kaplan&tag=SEC101"
+
+
+@pytest.mark.parametrize("query", [
+    '<script>alert(1)</script>', '"><img src=x onerror=alert(1)>', "javascript:alert(1)",
+    "' onmouseover='alert(1)", "</textarea><script>x</script>",
+])
+def test_query_string_is_escaped_everywhere(client, query):
+    for path in ("/search", "/decks/evil", "/decks/courses/EPI101/week02-cohorts"):
+        response = client.get(path, query_string={"q": query, "tag": query, "deck": query,
+                                                  "year": query})
+        page = html_of(response)
+        assert response.status_code == 200
+        if re.search("[<>\"']", query):
+            assert query not in page, (path, query)
+        assert dangers(page) == [], (path, query)
+
+
+# ---------------------------------------------------------------- rendering helpers
+
+
+def test_render_markdown_reveal_flavours(tmp_path):
+    resolver = ImageResolver(tmp_path, tmp_path)
+    html = str(render_markdown("```C# [1,2]\nvar x;\n```", resolver))
+    assert 'class="language-csharp"' in html and "[1,2]" not in html
+    html = str(render_markdown("<div class='container'>\n<div class='col1'>\n\n# Title *here*\n\n</div>\n</div>", resolver))
+    assert "<h1>Title <em>here</em></h1>" in html and "container" not in html
+    html = str(render_markdown('<img data-src="pic.png" height=300 />', resolver))
+    assert "Image not available" in html
+    (tmp_path / "pic.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    html = str(render_markdown('<img data-src="pic.png" height=300 />', resolver))
+    assert '<img src="/api/asset/pic.png"' in html and 'height="300"' in html
+    html = str(render_markdown('<span class="fragment current" style="color:red">x</span>', resolver))
+    assert html == "<p><span>x</span></p>"
+
+
+def test_highlight_terms_follow_the_stemmer():
+    words, prefixes = highlight_terms("annotations -models tag:EPI101 draw*",
+                                      ["Annotated images; annotation models drawing"])
+    assert set(words) == {"annotated", "annotation", "drawing"} and prefixes == ["draw"]
+    assert highlight_terms("", ["anything"]) == ([], [])
+
+
+def test_deck_ids_with_spaces_and_accents(settings, content):
+    write(content, "Cours d'été/Semaine 1 #intro.md", "# Première leçon\n\nÉtude de cohorte.\n")
+    reindex(settings)
+    client = create_app(settings).test_client()
+    hit = client.get("/api/search?q=cohorte").get_json()["hits"][0]
+    assert hit["deck"] == "Cours d'été/Semaine 1 #intro"
+    assert hit["link"].startswith("/decks/Cours%20d%27%C3%A9t%C3%A9/Semaine%201%20%23intro?q=")
+    page = client.get(hit["link"].split("#")[0])
+    assert page.status_code == 200 and "Première leçon" in html_of(page)
+
+
+def test_filter_only_query_marks_nothing(client, site):
+    page = html_of(client.get(f"/decks/{site['ids']['cohorts']}?q=tag:EPI101"))
+    assert 'id="highlight-bar"' not in page and 'data-terms="[]"' in page
+    page = html_of(client.get(f"/decks/{site['ids']['cohorts']}?q=zebra"))
+    assert "No words of <q>zebra</q> appear as text" in page
+
+
+def test_wrong_method_is_an_error_page_not_a_crash(client):
+    assert client.post("/api/search?q=x").get_json()["status"] == 405
+    assert client.post("/decks/").status_code == 405
+
+
+def test_dangers_checker_sees_real_markup():
+    assert dangers('<img src="x" onerror="alert(1)">') and dangers('<a href=" javascript:x">')
+    assert dangers("<script>x</script>") and not dangers("&lt;script&gt; onerror=")
+
+
+HTMLISH = ["<script>", "</script>", "<img src=x onerror=alert(1)>", "javascript:", "<a href=\"",
+           "\">", "<svg onload=alert(1)>", "<!--", "-->", "```", "\n\n", "[x](", ")", "![a](",
+           "<iframe src=", "<style>", "\"", "'", "`", "&#106;", "<", ">", "=", "on", "word ",
+           "<div>", "</div>", "\n", " ", "<math><mi xlink:href=\"javascript:1\">", "<details open ontoggle=x>"]
+
+
+@hypothesis_settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.sampled_from(HTMLISH), max_size=30).map("".join))
+def test_any_markdown_renders_to_harmless_html(tmp_path_factory, text):
+    resolver = ImageResolver(tmp_path_factory.getbasetemp(), tmp_path_factory.getbasetemp())
+    html = str(render_markdown(text, resolver))
+    assert dangers(html) == [], (text, html)
