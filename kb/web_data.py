@@ -150,8 +150,18 @@ def valid_id(ident: str) -> bool:
     return all(p and not p.startswith(".") for p in parts) and parts[0] != "media"
 
 
+def is_course(tag: str) -> bool:
+    """Course codes (`EPI101`, `ZCW-JAVA`) as opposed to topics (`survival analysis`)."""
+    return any(c.isdigit() for c in tag) or tag.isupper()
+
+
+def tag_order(tag: str) -> tuple:
+    return (not is_course(tag), tag.lower())
+
+
 def group_by_tag(decks: list[DeckInfo]) -> list[tuple[str, list[DeckInfo]]]:
-    """Decks by course tag (a deck with two tags is in both), tags A→Z, untagged last."""
+    """Decks by tag (a deck with two tags is in both): course codes A→Z, then topics A→Z,
+    then the untagged; newest first inside each group (as `decks` comes)."""
     groups: dict[str, tuple[str, list[DeckInfo]]] = {}
     untagged = []
     for deck in decks:
@@ -159,7 +169,7 @@ def group_by_tag(decks: list[DeckInfo]) -> list[tuple[str, list[DeckInfo]]]:
             groups.setdefault(tag.lower(), (tag, []))[1].append(deck)
         if not deck.tags:
             untagged.append(deck)
-    out = [groups[k] for k in sorted(groups)]
+    out = sorted(groups.values(), key=lambda group: tag_order(group[0]))
     if untagged:
         out.append(("", untagged))
     return out
@@ -209,9 +219,10 @@ class Catalog:
         return list(self.deck_list)
 
     def tag_counts(self) -> dict[str, int]:
-        """Course tags → number of decks, most decks first."""
+        """Tags → number of decks: course codes first (most decks first), then topics."""
         return {tag: len(decks) for tag, decks in
-                sorted(group_by_tag(self.decks()), key=lambda g: (-len(g[1]), g[0].lower()))
+                sorted(group_by_tag(self.decks()),
+                       key=lambda g: (not is_course(g[0]), -len(g[1]), g[0].lower()))
                 if tag}
 
     def counts(self) -> dict:
