@@ -294,9 +294,14 @@ def read_deck(path: Path, content: Path, data: bytes | None = None) -> tuple[Dec
     return deck, problems
 
 
+def deck_url(deck: str) -> str:
+    """The page of a whole deck."""
+    return "/decks/" + quote(deck, safe="/")
+
+
 def slide_url(deck: str, anchor: str | int = 0, query: str | None = None) -> str:
     """The deep link of a slide: reveal.js's own hash, `/decks/<id>#/h` or `#/h/v`."""
-    url = "/decks/" + quote(deck, safe="/")
+    url = deck_url(deck)
     if query:
         url += "?" + urlencode({"q": query})
     return f"{url}#/{anchor}"

@@ -130,11 +130,13 @@ def reindex_lock(settings: Settings, wait: float | None):
         yield
 
 
-def first_line(text: str) -> str:
-    """The first line of OCR text that reads like words (OCR often starts with specks)."""
+def first_line(text: str, limit: int = 80) -> str:
+    """The first line of OCR text that reads like words (OCR often starts with specks),
+    without leading specks and cut at a word boundary."""
     for line in text.split("\n"):
         if re.search(r"[^\W\d_]{3,}", line):
-            return line[:80]
+            line = re.sub(r"^[\W_]+", "", line)
+            return line if len(line) <= limit else line[:limit].rsplit(" ", 1)[0] + "…"
     return ""
 
 

@@ -7,17 +7,16 @@ index. Rendered decks are cached by the deck file's size and mtime.
 """
 
 import datetime as dt
-import json
 import logging
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
 
 from markupsafe import Markup
 
-from kb.deck import DECK_SUFFIXES, Deck, deck_id, read_deck, slide_url
+from kb.deck import DECK_SUFFIXES, Deck, deck_id, deck_url, read_deck, slide_url
+from kb.index import load_manifest, manifest_path
 from kb.errors import KbError
 from kb.render import ImageResolver, display_title, render_markdown
 from kb.search import SlideIndex
@@ -26,30 +25,6 @@ from kb.settings import Settings
 log = logging.getLogger(__name__)
 MAX_ID = 400
 CACHE_DECKS = 32
-
-
-def manifest_file(settings: Settings) -> Path:
-    """Where `kb reindex` writes its manifest (written after each commit, atomically)."""
-    return settings.index / "manifest.json"
-
-
-def read_manifest(settings: Settings) -> dict:
-    """The manifest's decks: {id: {"path", "title", "date", "tags", "slides", …}}.
-
-    Read as a file rather than through the indexer's loader so the web app depends only on
-    these documented keys, and every value is checked before it is used.
-    """
-    try:
-        data = json.loads(manifest_file(settings).read_text("utf-8"))
-    except (OSError, ValueError):
-        return {}
-    decks = data.get("decks") if isinstance(data, dict) else None
-    return {k: v for k, v in decks.items() if isinstance(k, str) and isinstance(v, dict)} \
-        if isinstance(decks, dict) else {}
-
-
-def deck_url(ident: str) -> str:
-    return "/decks/" + quote(ident, safe="/")
 
 
 def parse_when(value) -> dt.datetime | None:
@@ -190,14 +165,14 @@ class Catalog:
     # ------------------------------------------------------------ the manifest
     def refresh(self) -> None:
         try:
-            st = manifest_file(self.settings).stat()
+            st = manifest_path(self.settings).stat()
             key = (st.st_mtime_ns, st.st_size)
         except OSError:
             key = None
         with self.lock:
             if key == self.manifest_key and (key is None or self.manifest):
                 return
-            manifest = read_manifest(self.settings) if key else {}
+            manifest = load_manifest(self.settings).get("decks", {}) if key else {}
             decks = []
             for ident, entry in manifest.items():
                 slides = entry.get("slides")
