@@ -1,17 +1,38 @@
 """Image bytes → text with tesseract; an OCR cache keyed by the bytes' hash."""
 
 import hashlib
-import io
 import json
+import os
+import re
 import sqlite3
-from concurrent.futures import ProcessPoolExecutor
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytesseract
-from PIL import Image
 
-OCR_VERSION = "1"
+from kb import ocr_prep
+
+# tesseract's OpenMP threads make it about twice as slow on small images (they spin while
+# waiting), and kb runs one tesseract per core anyway; a user's own setting wins.
+os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+
+OCR_VERSION = "2"  # part of the cache key: bump whenever the text read from an image changes
+
+# Confidence (0-100) a word needs to be kept, per pass. The first pass is the primary
+# reading; later passes only add words, so they must be surer of them, and the passes on
+# doctored images (light text only, turned) surest.
+LAYOUT_CONF = 30
+MORE_CONF = 50
+EXTRA_CONF = 75
+# Numbers (tick labels) that make an image a chart, worth a pass for rotated axis labels.
+CHART_NUMBERS = 3
+# Seconds one image may take in all: one pathological image must not stall a reindex.
+IMAGE_TIMEOUT = 60
+# Problems that start so may not happen again (tesseract missing or crashed, a worker
+# killed): never cached. A timeout is cached, so it costs one reindex, not every one.
+TRANSIENT = "OCR did not finish:"
 
 SIGNATURES = [
     (b"\x89PNG\r\n\x1a\n", "image/png"),
@@ -20,8 +41,10 @@ SIGNATURES = [
     (b"GIF89a", "image/gif"),
     (b"II*\x00", "image/tiff"),
     (b"MM\x00*", "image/tiff"),
-    (b"BM", "image/bmp"),
 ]
+# The XML prolog, comments and doctype that may come before an SVG's root element.
+SVG_ROOT = re.compile(rb"(?:\s+|<\?xml[^>]*>|<!--.*?-->|<!doctype svg[^>]*>)*<svg[\s>/]",
+                      re.IGNORECASE | re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -44,30 +67,101 @@ def sniff_type(data: bytes) -> str | None:
             return mime
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "image/webp"
-    head = data[:1024].lstrip().lower()
-    if head.startswith(b"<svg") or (head.startswith(b"<?xml") and b"<svg" in head):
+    # "BM" alone would catch text files; the DIB header after it has one of a few sizes.
+    if data[:2] == b"BM" and int.from_bytes(data[14:18], "little") in (12, 40, 52, 56, 64, 108, 124):
+        return "image/bmp"
+    if SVG_ROOT.match(data[:4096].removeprefix(b"\xef\xbb\xbf")):
         return "image/svg+xml"
     return None
 
 
 def ocr_image(data: bytes) -> OcrResult:
-    """Read the words in one image."""
+    """Read the words in one image; never raises (a bad image gives a `problem`)."""
     mime = sniff_type(data)
     if mime is None:
         return OcrResult("", "not an image kb can read (PNG, JPEG, GIF, WebP, TIFF, BMP)")
     if mime == "image/svg+xml":
         return OcrResult("", "SVG images are served but not OCRed")
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.load()
-            image = image.convert("RGBA")
-            page = Image.new("RGBA", image.size, "white")
-            page.alpha_composite(image)
-            text = pytesseract.image_to_string(page.convert("L"))
-    except Exception as err:  # a corrupt image must never stop a reindex
-        return OcrResult("", f"image could not be read: {err}")
-    lines = [" ".join(line.split()) for line in text.splitlines()]
-    return OcrResult("\n".join(line for line in lines if line))
+        image = ocr_prep.decode(data)
+    except ocr_prep.Unreadable as err:
+        return OcrResult("", str(err))
+    try:
+        return _read(image)
+    except Exception as err:  # tesseract missing, crashed or killed: never stop a reindex
+        return OcrResult("", f"{TRANSIENT} tesseract failed: {err}")
+
+
+class _Reading:
+    """The lines read so far from one image; each pass adds the words no earlier pass found."""
+
+    def __init__(self):
+        self.deadline = time.monotonic() + IMAGE_TIMEOUT
+        self.lines, self.seen = [], set()
+
+    def add(self, picture, config: str, min_conf: float) -> None:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError
+        try:
+            read = _lines(picture, config, min_conf, timeout=left)
+        except RuntimeError as err:  # pytesseract kills tesseract and says so this way
+            if "timeout" in str(err).lower():
+                raise TimeoutError from None
+            raise
+        for words in read:
+            new = [w for w in words if _key(w) not in self.seen] if self.lines else words
+            self.seen.update(_key(w) for w in words)
+            if new:
+                self.lines.append(" ".join(new))
+
+    def numbers(self) -> int:
+        return sum(key.isdigit() for key in self.seen)
+
+
+def _read(image) -> OcrResult:
+    """Read an image in the passes that suit slides, keeping the confident words."""
+    big = ocr_prep.resize_for_ocr(image)
+    reading = _Reading()
+    try:
+        # Page layout analysis: keeps paragraphs and table rows as lines.
+        reading.add(big, "--psm 3", LAYOUT_CONF)
+        # The same without tints: pastel boxes around dark text make tesseract's global
+        # threshold black out the box, text and all.
+        plain = ocr_prep.without_tints(big)
+        reading.add(plain, "--psm 3", MORE_CONF)
+        # Sparse text: labels scattered over diagrams and charts, which layout analysis
+        # merges with the graphics or skips.
+        reading.add(plain, "--psm 11", MORE_CONF)
+        if not ocr_prep.page_is_light(image):
+            # Light text on colour or photos: white captions, banner titles, buttons.
+            reading.add(ocr_prep.light_text(big), "--psm 11", EXTRA_CONF)
+        if reading.numbers() >= CHART_NUMBERS:
+            # A chart: its y-axis label is written bottom-to-top, and tesseract reads
+            # such lines upside down unless they are turned upright.
+            reading.add(ocr_prep.turn_clockwise(big), "--psm 11", EXTRA_CONF)
+    except TimeoutError:
+        return OcrResult("\n".join(reading.lines),
+                         f"OCR stopped after {IMAGE_TIMEOUT} s (image too complex): text may be incomplete")
+    return OcrResult("\n".join(reading.lines))
+
+
+def _key(word: str) -> str:
+    """What makes two readings the same word for search: letters and digits, any case."""
+    return "".join(ch for ch in word.casefold() if ch.isalnum())
+
+
+def _lines(picture, config: str, min_conf: float, timeout: float) -> list[list[str]]:
+    """tesseract's lines of words, keeping words read with at least `min_conf` confidence."""
+    data = pytesseract.image_to_data(picture, config=config, timeout=timeout,
+                                     output_type=pytesseract.Output.DICT)
+    lines = {}
+    for word, conf, *where in zip(data["text"], data["conf"], data["block_num"],
+                                  data["par_num"], data["line_num"]):
+        word = word.strip()
+        if word and _key(word) and float(conf) >= min_conf:
+            lines.setdefault(tuple(where), []).append(word)
+    return list(lines.values())
 
 
 class OcrCache:
@@ -92,12 +186,18 @@ class OcrCache:
         self.db.close()
 
 
-def _ocr_file(path: Path) -> OcrResult:
-    return ocr_image(path.read_bytes())
+def _ocr_file(path: Path, digest: str) -> tuple[OcrResult, bool]:
+    """OCR a file in a worker; also says whether it still has the content hashed earlier."""
+    data = path.read_bytes()
+    return ocr_image(data), hashlib.sha256(data).hexdigest() == digest
 
 
 def ocr_files(paths, cache_path: Path, jobs: int = 1, progress=None) -> OcrBatch:
-    """OCR each distinct image content once; `progress(n)` is called as images finish."""
+    """OCR each distinct image content once, in `jobs` processes, using the cache.
+
+    `progress(n)` is called as images finish (n = files done). A result is cached only
+    when the file still had the content hashed and its problem (if any) may not pass.
+    """
     cache = OcrCache(cache_path)
     results, todo, cached = {}, {}, 0
     try:
@@ -115,14 +215,22 @@ def ocr_files(paths, cache_path: Path, jobs: int = 1, progress=None) -> OcrBatch
                 todo.setdefault(digest, []).append(path)
         if progress and cached:
             progress(cached)
-        firsts = [group[0] for group in todo.values()]
-        with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
-            for digest, result in zip(todo, pool.map(_ocr_file, firsts)):
-                cache.put(digest, result)
-                for path in todo[digest]:
-                    results[path] = result
-                if progress:
-                    progress(len(todo[digest]))
+        if todo:
+            with ProcessPoolExecutor(max_workers=max(1, min(jobs, len(todo)))) as pool:
+                running = {pool.submit(_ocr_file, group[0], digest): digest
+                           for digest, group in todo.items()}
+                for future in as_completed(running):
+                    digest = running[future]
+                    try:
+                        result, unchanged = future.result()
+                    except Exception as err:  # the file vanished, or a worker died
+                        result, unchanged = OcrResult("", f"{TRANSIENT} {err}"), False
+                    if unchanged and not (result.problem or "").startswith(TRANSIENT):
+                        cache.put(digest, result)
+                    for path in todo[digest]:
+                        results[path] = result
+                    if progress:
+                        progress(len(todo[digest]))
     finally:
         cache.close()
     return OcrBatch(results, len(todo), cached)

@@ -1,0 +1,114 @@
+"""OCR benchmark: word recall and time of plain tesseract vs kb's pipeline.
+
+    python benchmarks/ocr_bench.py [--seeds 0 1] [--real DIR --truth FILE.json]
+
+The generated set comes from tests/images.py. "Plain" is pytesseract.image_to_string on
+the decoded image as it is; "kb" is kb.ocr.ocr_image. Recall counts, per image, the
+distinct words (and numbers) of the ground truth that the OCR text contains, summed over
+all images. Then ocr_files runs the same set with jobs=1 and jobs=2, each with a fresh
+cache. --real adds a folder of real images with a JSON ground truth
+{"file name": "the text a person reads", ...}.
+"""
+
+import argparse
+import io
+import json
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+import pytesseract  # noqa: E402
+from PIL import Image  # noqa: E402
+
+import images  # noqa: E402  (tests/images.py)
+from kb import ocr  # noqa: E402
+
+
+def plain(data: bytes) -> str:
+    """What tesseract reads with no help: the decoded image, default settings."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return pytesseract.image_to_string(image)
+    except Exception:  # plain tesseract has no answer for some inputs
+        return ""
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children (the tesseract runs)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def measure(items, read):
+    """(found, total, wall s, cpu s, per-item (found, total, missed)) for reader `read`."""
+    found = total = 0
+    per, start, cpu = {}, time.perf_counter(), cpu_seconds()
+    for name, data, truth in items:
+        want = images.words_in(" ".join(truth))
+        got = images.words_in(read(data)) & want
+        per[name] = (len(got), len(want), sorted(want - got))
+        found, total = found + len(got), total + len(want)
+    return found, total, time.perf_counter() - start, cpu_seconds() - cpu, per
+
+
+def compare(title, items, verbose):
+    print(f"\n### {title}: {len(items)} images\n")
+    p_found, total, p_secs, p_cpu, p_per = measure(items, plain)
+    k_found, _, k_secs, k_cpu, k_per = measure(items, lambda data: ocr.ocr_image(data).text)
+    print("| image | words | plain tesseract | kb pipeline |")
+    print("|---|---:|---:|---:|")
+    for name in p_per:
+        missed = f" (missed: {' '.join(k_per[name][2][:6])})" if verbose and k_per[name][2] else ""
+        print(f"| {name} | {p_per[name][1]} | {p_per[name][0]} | {k_per[name][0]}{missed} |")
+    n = len(items)
+    print(f"| **recall** | {total} | **{p_found / total:.1%}** | **{k_found / total:.1%}** |")
+    print(f"| wall s/image (one at a time) | | {p_secs / n:.2f} | {k_secs / n:.2f} |")
+    print(f"| CPU s/image | | {p_cpu / n:.2f} | {k_cpu / n:.2f} |")
+
+
+def parallel(samples):
+    print(f"\n### ocr_files on the generated set ({len(samples)} images, fresh cache each)\n")
+    print("| jobs | wall seconds | s/image |")
+    print("|---:|---:|---:|")
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = []
+        for sample in samples:
+            path = Path(tmp) / sample.name
+            path.write_bytes(sample.data)
+            paths.append(path)
+        for jobs in (1, 2):
+            start = time.perf_counter()
+            batch = ocr.ocr_files(paths, Path(tmp) / f"cache-{jobs}.sqlite", jobs=jobs)
+            secs = time.perf_counter() - start
+            assert batch.ran == len(samples), batch
+            print(f"| {jobs} | {secs:.1f} | {secs / len(samples):.2f} |")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--real", type=Path, help="folder of real slide images")
+    parser.add_argument("--truth", type=Path, help="JSON: file name -> text in the image")
+    parser.add_argument("--no-jobs", action="store_true", help="skip the jobs=1/2 timing")
+    parser.add_argument("-v", "--verbose", action="store_true", help="list missed words")
+    args = parser.parse_args()
+    print(f"tesseract {pytesseract.get_tesseract_version()}, OCR_VERSION {ocr.OCR_VERSION}")
+    samples = images.samples(tuple(args.seeds))
+    compare("Generated slides (tests/images.py)",
+            [(s.name, s.data, s.words) for s in samples], args.verbose)
+    if args.real:
+        truth = json.loads(args.truth.read_text())
+        items = [(name, (args.real / name).read_bytes(), [text]) for name, text in truth.items()]
+        compare(f"Real images in {args.real}", items, args.verbose)
+    if not args.no_jobs:
+        parallel(samples)
+
+
+if __name__ == "__main__":
+    main()
