@@ -128,11 +128,11 @@ def _read(image) -> OcrResult:
         reading.add(big, "--psm 3", LAYOUT_CONF)
         # The same without tints: pastel boxes around dark text make tesseract's global
         # threshold black out the box, text and all.
-        plain = ocr_prep.without_tints(big)
-        reading.add(plain, "--psm 3", MORE_CONF)
+        untinted = ocr_prep.without_tints(big)
+        reading.add(untinted, "--psm 3", MORE_CONF)
         # Sparse text: labels scattered over diagrams and charts, which layout analysis
         # merges with the graphics or skips.
-        reading.add(plain, "--psm 11", MORE_CONF)
+        reading.add(untinted, "--psm 11", MORE_CONF)
         if not ocr_prep.page_is_light(image):
             # Light text on colour or photos: white captions, banner titles, buttons.
             reading.add(ocr_prep.light_text(big), "--psm 11", EXTRA_CONF)
@@ -141,8 +141,8 @@ def _read(image) -> OcrResult:
             # such lines upside down unless they are turned upright.
             reading.add(ocr_prep.turn_clockwise(big), "--psm 11", EXTRA_CONF)
     except TimeoutError:
-        return OcrResult("\n".join(reading.lines),
-                         f"OCR stopped after {IMAGE_TIMEOUT} s (image too complex): text may be incomplete")
+        return OcrResult("\n".join(reading.lines), f"OCR stopped after {IMAGE_TIMEOUT} s "
+                         "(image too complex): its text may be incomplete")
     return OcrResult("\n".join(reading.lines))
 
 

@@ -2,8 +2,8 @@
 
 The tests and benchmarks/ocr_bench.py import this. Everything is seeded: the same seed
 gives the same images on the same Pillow and fonts. The text is ordinary lecture
-vocabulary of our own. Fonts: DejaVu (Debian's fonts-dejavu-core) and Pillow's built-in
-scalable font; a missing DejaVu file falls back to the built-in one.
+vocabulary of our own. Fonts: DejaVu (Debian's fonts-dejavu-core, on Debian images by
+default) and Pillow's built-in scalable font.
 """
 
 import io
@@ -59,10 +59,12 @@ def words_in(text: str) -> set:
 
 
 def font(name: str, size: int) -> ImageFont.FreeTypeFont:
-    path = FONTS[name] and FONT_DIR / FONTS[name]
-    if path and path.exists():
-        return ImageFont.truetype(str(path), size)
-    return ImageFont.load_default(size=size)
+    if FONTS[name] is None:
+        return ImageFont.load_default(size=size)
+    path = FONT_DIR / FONTS[name]
+    if not path.exists():  # the expected figures depend on these exact fonts
+        raise FileNotFoundError(f"{path} is missing: apt-get install fonts-dejavu-core")
+    return ImageFont.truetype(str(path), size)
 
 
 def encode(image: Image.Image, fmt: str, **options) -> bytes:
