@@ -18,7 +18,7 @@ from kb import ocr_prep
 # waiting), and kb runs one tesseract per core anyway; a user's own setting wins.
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
-OCR_VERSION = "2"  # part of the cache key: bump whenever the text read from an image changes
+OCR_VERSION = "3"  # part of the cache key: bump whenever the text read from an image changes
 
 # Confidence (0-100) a word needs to be kept, per pass. The first pass is the primary
 # reading; later passes only add words, so they must be surer of them, and the passes on
@@ -121,6 +121,7 @@ class _Reading:
 
 def _read(image) -> OcrResult:
     """Read an image in the passes that suit slides, keeping the confident words."""
+    image = ocr_prep.without_grain(image)
     big = ocr_prep.resize_for_ocr(image)
     reading = _Reading()
     try:
@@ -133,9 +134,9 @@ def _read(image) -> OcrResult:
         # Sparse text: labels scattered over diagrams and charts, which layout analysis
         # merges with the graphics or skips.
         reading.add(untinted, "--psm 11", MORE_CONF)
-        if not ocr_prep.page_is_light(image):
+        if ocr_prep.has_colour_blocks(image):
             # Light text on colour or photos: white captions, banner titles, buttons.
-            reading.add(ocr_prep.light_text(big), "--psm 11", EXTRA_CONF)
+            reading.add(ocr_prep.light_text(image, big), "--psm 11", EXTRA_CONF)
         if reading.numbers() >= CHART_NUMBERS:
             # A chart: its y-axis label is written bottom-to-top, and tesseract reads
             # such lines upside down unless they are turned upright.

@@ -6,7 +6,7 @@ Pillow only: tesseract itself is driven from kb/ocr.py.
 import io
 import warnings
 
-from PIL import Image, ImageChops, ImageFilter
+from PIL import Image, ImageChops, ImageFilter, ImageStat
 
 # A slide image larger than this is refused rather than decoded: a small file can declare
 # a huge canvas (a "decompression bomb") that would take gigabytes to decode.
@@ -19,14 +19,16 @@ UPSCALE_TO = 1500
 MAX_UPSCALE = 3.0
 # ...and huge ones (camera photos) are shrunk: their text is big, and tesseract's time
 # grows with the pixel count.
-DOWNSCALE_TO = 4000
+DOWNSCALE_TO = 2000
 
+# Mean distance of pixels from their 3x3 median above which an image counts as grainy.
+GRAIN_LEVEL = 12
 # A pixel is "light" when even its darkest channel is this bright (white, cream, pale
 # yellow; not saturated red or blue).
 LIGHT_LEVEL = 200
-# A page whose median pixel is at least this light is a dark-on-white slide: it gets no
-# light-text pass.
-LIGHT_PAGE = 190
+# Images whose solid dark or saturated areas cover at least this share get a light-text
+# pass (text-only slides have none).
+BLOCKS_SHARE = 0.01
 
 
 class Unreadable(Exception):
@@ -70,6 +72,21 @@ def on_white(image: Image.Image) -> Image.Image:
     return page.convert("RGB")
 
 
+def without_grain(image: Image.Image) -> Image.Image:
+    """A grainy image (a scan, a noisy photo of a slide) with the grain smoothed away.
+
+    Grain is measured as how far pixels are, on average, from the median of their
+    neighbourhood: about 0-5 for clean exports (line art up to ~10), 15+ for grain that
+    makes tesseract lose the whole page. Clean images are left alone: the median filter
+    would eat the strokes of small text.
+    """
+    grey = image.convert("L")
+    grain = ImageStat.Stat(ImageChops.difference(grey, grey.filter(ImageFilter.MedianFilter(3))))
+    if grain.mean[0] < GRAIN_LEVEL:
+        return image
+    return image.filter(ImageFilter.MedianFilter(3))
+
+
 def resize_for_ocr(image: Image.Image) -> Image.Image:
     """Enlarge small images (and shrink huge ones) to the size tesseract reads best."""
     long_side = max(image.size)
@@ -96,33 +113,55 @@ def without_tints(image: Image.Image) -> Image.Image:
     return ImageChops.lighter(ImageChops.lighter(red, green), blue)
 
 
-def page_is_light(image: Image.Image) -> bool:
-    """Whether the page is white-ish (a plain slide) rather than dark, coloured or a photo.
-
-    Judged on the median of a shrunken copy, so that grain and JPEG noise on a white
-    page do not make it look dark.
-    """
+def _thumbnail(image: Image.Image) -> Image.Image:
     thumb = image.copy()
     thumb.thumbnail((256, 256), Image.Resampling.BOX)
-    histogram = darkest_channel(thumb).histogram()
-    half, count = sum(histogram) / 2, 0
-    for level, n in enumerate(histogram):
-        count += n
-        if count >= half:
-            return level >= LIGHT_PAGE
-    return True
+    return thumb
 
 
-def light_text(image: Image.Image) -> Image.Image:
-    """White-ish pixels as black ink on white, everything else blank.
+def _solid(thumb: Image.Image) -> Image.Image:
+    """Darkest channel of a thumbnail with thin dark strokes (lines of text) removed."""
+    return darkest_channel(thumb).filter(ImageFilter.MaxFilter(3))
+
+
+def has_colour_blocks(image: Image.Image) -> bool:
+    """Whether the image has solid dark or saturated areas (banners, buttons, dark themes,
+    photos) where light text may sit.
+
+    Judged on a shrunken copy in which lines of ordinary dark text thin out to nothing
+    and grain averages away; what stays dark there is a block of colour.
+    """
+    histogram = _solid(_thumbnail(image)).histogram()
+    return sum(histogram[:128]) >= BLOCKS_SHARE * sum(histogram)
+
+
+def light_text(image: Image.Image, big: Image.Image) -> Image.Image:
+    """White-ish pixels of `big` (`image` resized) as black ink on white.
 
     For white captions on photos and white labels on coloured buttons or banners:
     tesseract's own binarisation picks one threshold for the whole image and loses them.
+    On a white page only the light pixels inside colour blocks count, or the page itself
+    would turn into one black sheet.
     """
-    ink = darkest_channel(image).point(lambda v: 0 if v >= LIGHT_LEVEL else 255)
+    ink = darkest_channel(big).point(lambda v: 0 if v >= LIGHT_LEVEL else 255)
+    thumb = _solid(_thumbnail(image))
+    if _median(thumb) >= LIGHT_LEVEL:
+        # Blocks, with the light text inside them filled in (a closing), as a mask.
+        blocks = thumb.filter(ImageFilter.MinFilter(7)).filter(ImageFilter.MaxFilter(7))
+        outside = blocks.point(lambda v: 255 if v >= 128 else 0)
+        ink = ImageChops.lighter(ink, outside.resize(big.size, Image.Resampling.NEAREST))
     # Specks of light grain would otherwise become thousands of blobs for tesseract to
     # try as letters (minutes per image).
     return ink.filter(ImageFilter.MedianFilter(3))
+
+
+def _median(grey: Image.Image) -> int:
+    histogram, count = grey.histogram(), 0
+    for level, n in enumerate(histogram):
+        count += n
+        if count * 2 >= grey.width * grey.height:
+            return level
+    return 255
 
 
 def turn_clockwise(image: Image.Image) -> Image.Image:

@@ -82,13 +82,24 @@ def phrase(rng: random.Random, n: int) -> list:
     return rng.sample(VOCAB, n)
 
 
-def text_block(draw, xy, lines, face, fill, spacing=1.5, **kw):
-    """Draw lines of words from xy downwards; returns the words drawn."""
+def fitted(name: str, size: int, text: str, width: float) -> ImageFont.FreeTypeFont:
+    """The font at `size`, or smaller until `text` fits in `width` pixels (no word of the
+    ground truth may run off the image or out of its box)."""
+    while size > 8 and font(name, size).getlength(text) > width:
+        size -= 1
+    return font(name, size)
+
+
+def text_block(draw, xy, lines, face, px, fill, spacing=1.5, right=None):
+    """Draw lines of words in font `face` at `px` from xy downwards, shrinking a line that
+    would pass `right`; returns the words drawn."""
     x, y = xy
+    right = right or draw.im.size[0] - 10
     drawn = []
     for words in lines:
-        draw.text((x, y), " ".join(words), font=face, fill=fill, **kw)
-        y += round(face.size * spacing)
+        text = " ".join(words)
+        draw.text((x, y), text, font=fitted(face, px, text, right - x), fill=fill)
+        y += round(px * spacing)
         drawn += words
     return drawn
 
@@ -104,10 +115,10 @@ def slide(rng, size=(1280, 720), face="sans", fg=BLACK, bg=WHITE, title_px=None,
     image = Image.new("RGB", size, bg)
     draw = ImageDraw.Draw(image)
     words = text_block(draw, (width // 16, height // 12), [phrase(rng, 3)],
-                       font(face if face == "builtin" else face.split("-")[0] + "-bold", title_px), fg)
+                       face if face == "builtin" else face.split("-")[0] + "-bold", title_px, fg)
     lines = [phrase(rng, rng.randint(3, 5)) for _ in range(bullets)]
     words += text_block(draw, (width // 10, height // 12 + title_px * 2), lines,
-                        font(face, body_px), fg, spacing=1.8)
+                        face, body_px, fg, spacing=1.8)
     return image, words
 
 
@@ -119,14 +130,14 @@ def banner(rng, size=(1280, 720)):
     draw = ImageDraw.Draw(image)
     draw.rectangle((0, 0, width, height // 4), fill=colour)
     words = text_block(draw, (width // 16, height // 12), [phrase(rng, 3)],
-                       font("sans-bold", height // 12), WHITE)
+                       "sans-bold", height // 12, WHITE)
     lines = [phrase(rng, 4) for _ in range(3)]
-    words += text_block(draw, (width // 12, height // 3), lines, font("serif", height // 22),
+    words += text_block(draw, (width // 12, height // 3), lines, "serif", height // 22,
                         BLACK, spacing=1.8)
     box = (width * 3 // 5, height * 3 // 4, width - width // 16, height - height // 16)
     draw.rounded_rectangle(box, radius=12, fill=colour)
     words += text_block(draw, (box[0] + 20, box[1] + 20), [phrase(rng, 2)],
-                        font("sans", height // 20), WHITE)
+                        "sans", height // 20, WHITE, right=box[2] - 20)
     return image, words
 
 
@@ -160,7 +171,8 @@ def diagram(rng, size=(1280, 720)):
     width, height = size
     image = Image.new("RGB", size, WHITE)
     draw = ImageDraw.Draw(image)
-    face = font(rng.choice(["sans", "serif"]), height // 24)
+    face_name = rng.choice(["sans", "serif"])
+    face = font(face_name, height // 24)
     words, centres = [], []
     for row in range(2):
         for col in range(3):
@@ -174,7 +186,8 @@ def diagram(rng, size=(1280, 720)):
                 fill, ink = rng.choice([(120, 180, 60), (40, 110, 190), (200, 60, 60)]), WHITE
             draw.rounded_rectangle(box, radius=16, fill=fill, outline=(90, 90, 90), width=2)
             draw.text(((box[0] + box[2]) // 2, (box[1] + box[3]) // 2), " ".join(label),
-                      font=face, fill=ink, anchor="mm")
+                      font=fitted(face_name, face.size, " ".join(label), width // 4 - 24),
+                      fill=ink, anchor="mm")
             centres.append((box[2], (box[1] + box[3]) // 2))
             words += label
     for (x, y) in centres[:2] + centres[3:5]:
@@ -190,7 +203,7 @@ def chart(rng, size=(1000, 640)):
     small, label = font("sans", 18), font("sans", 22)
     left, top, right, bottom = 120, 70, width - 40, height - 100
     draw.rectangle((left, top, right, bottom), outline=BLACK, width=2)
-    words = text_block(draw, (left, 20), [phrase(rng, 3)], font("sans-bold", 26), BLACK)
+    words = text_block(draw, (left, 20), [phrase(rng, 3)], "sans-bold", 26, BLACK)
     ticks = [f"{v / 10:.1f}" for v in range(0, 11, 2)]
     for i, tick in enumerate(ticks):  # y ticks, 0.0 .. 1.0
         y = bottom - i * (bottom - top) // (len(ticks) - 1)
@@ -249,7 +262,8 @@ def transparent(rng, size=(900, 500)):
     draw = ImageDraw.Draw(image)
     draw.ellipse((600, 150, 880, 430), fill=(250, 200, 60, 255))
     words = text_block(draw, (30, 30), [phrase(rng, 3), phrase(rng, 2), phrase(rng, 2)],
-                       font(rng.choice(["sans", "serif"]), 32), (10, 10, 10, 255), spacing=2)
+                       rng.choice(["sans", "serif"]), 32, (10, 10, 10, 255), spacing=2,
+                       right=580)
     label = phrase(rng, 1)
     draw.text((740, 290), label[0], font=font("sans-bold", 30), fill=(10, 10, 10, 255), anchor="mm")
     return image, words + label
@@ -276,6 +290,12 @@ def small(rng):
     """A thumbnail-sized export: a slide shrunk to 400x225, its body text ~10 px tall."""
     image, words = slide(rng, (800, 450), face="sans", title_px=36, body_px=21)
     return image.resize((400, 225), Image.Resampling.BILINEAR), words
+
+
+def tiny_chart(rng):
+    """A chart exported small: tick labels and axis titles 7-10 px tall."""
+    image, words = chart(rng)
+    return image.resize((500, 320), Image.Resampling.LANCZOS), words
 
 
 def builtin(rng):
@@ -307,6 +327,7 @@ SET = [
     ("builtin-font", builtin, "BMP"),
     ("animated", light_on_dark, "GIF-ANIMATED"),
     ("serif-webp", lambda rng: slide(rng, face="serif", bg=(250, 245, 225)), "WEBP"),
+    ("tiny-chart", tiny_chart, "JPEG"),
 ]
 
 ENCODE_OPTIONS = {"JPEG": {"quality": 60}, "WEBP": {"quality": 70}, "TIFF": {"compression": "tiff_lzw"}}

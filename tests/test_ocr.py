@@ -15,7 +15,7 @@ MIMES = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "
          "TIFF": "image/tiff", "BMP": "image/bmp"}
 WORDS = ["hazard", "ratio", "censoring", "cohort"]
 SLIDES = ["clean", "light-on-dark", "transparent", "small", "chart", "diagram",
-          "photo-caption", "banner", "noisy", "tilted"]
+          "photo-caption", "noisy", "tiny-chart"]
 
 
 def recall(sample, text):
@@ -54,17 +54,23 @@ def read(folder, tmp_path_factory):
 
 # --- words recovered ----------------------------------------------------------------
 
-@pytest.mark.parametrize("kind", ["clean", "light-on-dark", "transparent", "diagram", "banner"])
+@pytest.mark.parametrize("kind", ["clean", "light-on-dark", "transparent", "diagram"])
 def test_every_word_of_clear_slides(read, kind):
     result = read[kind]
     assert result.problem is None
     assert recall(images.make(kind), result.text) == (1.0, [])
 
 
-@pytest.mark.parametrize("kind", ["small", "chart", "photo-caption", "noisy", "tilted"])
+@pytest.mark.parametrize("kind", ["small", "chart", "photo-caption", "noisy"])
 def test_most_words_of_hard_slides(read, kind):
     found, missed = recall(images.make(kind), read[kind].text)
     assert found >= 0.9, missed
+
+
+def test_tiny_chart(read):
+    """A chart exported at 500x320: labels 7-10 px tall (plain tesseract reads ~40%)."""
+    found, missed = recall(images.make("tiny-chart"), read["tiny-chart"].text)
+    assert found >= 0.8, missed
 
 
 def test_chart_rotated_axis_label_and_ticks(read):
@@ -208,7 +214,7 @@ def test_missing_file_and_missing_tesseract(tmp_path, monkeypatch):
 
 
 def test_two_jobs_read_the_same_as_one(folder, read, tmp_path):
-    keys = ENCODINGS + ["animated", "small"]
+    keys = ["PNG", "GIF", "animated", "small"]
     batch = ocr.ocr_files([folder[k] for k in keys], tmp_path / "ocr.sqlite", jobs=1)
     assert batch.ran == len(keys)
     assert {k: batch.results[folder[k]] for k in keys} == {k: read[k] for k in keys}
