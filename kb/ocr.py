@@ -109,11 +109,14 @@ class _Reading:
             if "timeout" in str(err).lower():
                 raise TimeoutError from None
             raise
+        # The first pass is kept whole (repeated words matter to phrases); later passes
+        # add only the words no earlier pass found.
+        first = not self.seen
         for words in read:
-            new = [w for w in words if _key(w) not in self.seen] if self.lines else words
-            self.seen.update(_key(w) for w in words)
+            new = words if first else [w for w in words if _key(w) not in self.seen]
             if new:
                 self.lines.append(" ".join(new))
+        self.seen.update(_key(w) for words in read for w in words)
 
     def numbers(self) -> int:
         return sum(key.isdigit() for key in self.seen)
