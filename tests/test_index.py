@@ -165,3 +165,24 @@ def test_kill_9_during_reindex_leaves_a_working_index(settings, content):
     assert report["slides"] == total + 1
     assert found(settings, "newstate") == [("new", "0")] and found(settings, "oldstate") == []
     assert search(SlideIndex(settings), "word7x3").total == 1
+
+
+def test_image_slide_words_and_phrases_are_searchable(settings, content):
+    from PIL import Image, ImageDraw
+    from images import font
+    picture = Image.new("RGB", (1100, 260), "black")
+    draw = ImageDraw.Draw(picture)
+    for row, line in enumerate(["attempt 1 failed: timed out", "attempt 2 failed: timed out",
+                                "RuntimeError: gave up"]):
+        draw.text((30, 20 + row * 75), line, font=font("mono", 44), fill=(230, 230, 230))
+    picture.save(content / "media" / "2024-01-01t000000.000z", format="PNG")
+    write(content, "retries.md", "# Retries\n\ntext slide\n\n===\n\n"
+                                 "![image.png](/api/media/2024-01-01t000000.000z)\n")
+    report = reindex(settings, jobs=1)
+    assert (report.images, report.ocr_run) == (1, 1)
+    assert found(settings, '"attempt 2 failed"') == [("retries", "1")]
+    hit = search(SlideIndex(settings), "runtimeerror").hits[0]
+    assert hit.matched == ("ocr",) and hit.snippet_field == "ocr" and hit.image_only
+    assert hit.title.startswith("attempt 1 failed")  # an image slide's title is its first line
+    again = reindex(settings, full=True, jobs=1)
+    assert (again.ocr_run, again.ocr_cached) == (0, 1)  # the OCR cache survives --full
