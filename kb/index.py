@@ -242,7 +242,9 @@ def reindex(settings: Settings, full: bool = False, jobs: int | None = None,
             batch = ocr_files(images, ocr_cache_path(settings), jobs, bar.update)
         report.images, report.ocr_run, report.ocr_cached = len(images), batch.ran, batch.cached
 
-        writer = ix.writer(limitmb=256)
+        # Separate segment files, not one compound file: readers map them instead of copying
+        # each segment into memory (a compound file costs every searcher a copy).
+        writer = ix.writer(limitmb=256, compound=False)
         try:
             for ident in removed + [i for i in todo if i in old]:
                 writer.delete_by_term("deck", ident)

@@ -161,19 +161,24 @@ def facets_of(docnums, tables) -> dict:
     }
 
 
-def matched_fields(searcher, docnum: int, terms) -> set[str]:
-    """The fields of one slide that hold a query term (checked on the postings, per hit)."""
-    found = set()
+def matched_fields(reader, docnums: list[int], terms) -> dict[int, set[str]]:
+    """For each hit, the fields that hold a query term: one posting list per term, walked
+    once through the page's hits (cheaper than asking the scorer for matched terms)."""
+    found = {docnum: set() for docnum in docnums}
     for fieldname, text in terms:
-        if fieldname in found or fieldname not in SEARCH_FIELDS:
+        if fieldname not in SEARCH_FIELDS:
             continue
         try:
-            postings = searcher.postings(fieldname, text)
+            postings = reader.postings(fieldname, text)
         except TermNotFound:
             continue
-        postings.skip_to(docnum)
-        if postings.is_active() and postings.id() == docnum:
-            found.add(fieldname)
+        for docnum in sorted(docnums):
+            if not postings.is_active():
+                break
+            if postings.id() < docnum:
+                postings.skip_to(docnum)
+            if postings.is_active() and postings.id() == docnum:
+                found[docnum].add(fieldname)
     return found
 
 
@@ -261,9 +266,10 @@ def run_search(index, searcher, text, tags, deck, page, per_page) -> SearchResul
         results = searcher.search(q, limit=page * per_page, filter=limit)
         results.fragmenter = highlight.ContextFragmenter(maxchars=240, surround=60)
         results.formatter = MarkFormatter()
-        terms = query_terms(q, searcher.reader())
-        hits = tuple(to_hit(hit, matched_fields(searcher, hit.docnum, terms))
-                     for hit in results[(page - 1) * per_page:])
+        page_hits = results[(page - 1) * per_page:]
+        fields = matched_fields(searcher.reader(), [hit.docnum for hit in page_hits],
+                                query_terms(q, searcher.reader()))
+        hits = tuple(to_hit(hit, fields[hit.docnum]) for hit in page_hits)
     suggestion = suggest(searcher, text) if text and (len(docnums) < 3 or relaxed) else None
     facets = facets_of(docnums, index.facet_tables(searcher))
     return SearchResult(text, len(docnums), page, per_page, hits, suggestion, facets, relaxed,
