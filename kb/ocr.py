@@ -89,7 +89,7 @@ def ocr_image(data: bytes) -> OcrResult:
     try:
         return _read(image)
     except Exception as err:  # tesseract missing, crashed or killed: never stop a reindex
-        return OcrResult("", f"{TRANSIENT} tesseract failed: {err}")
+        return OcrResult("", f"{TRANSIENT} {err}")
 
 
 class _Reading:

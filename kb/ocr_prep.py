@@ -47,13 +47,13 @@ def decode(data: bytes) -> Image.Image:
                                  f"(limit {MAX_PIXELS // 1_000_000} megapixels)")
             image.seek(0)  # animations: the first frame is what the slide shows first
             image.load()
+            return on_white(image)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
         raise Unreadable(f"image too large to OCR: {err}") from None
     except Unreadable:
         raise
-    except Exception as err:  # truncated, corrupt, or a format Pillow cannot decode
+    except Exception as err:  # truncated, corrupt, or a mode Pillow cannot convert
         raise Unreadable(f"image could not be read: {err}") from None
-    return on_white(image)
 
 
 def on_white(image: Image.Image) -> Image.Image:
