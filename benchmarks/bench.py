@@ -555,8 +555,77 @@ def profile_size(content: Path, work: Path, made: dict, queries: list[dict], out
             search(index, q["q"], tags=(q["tag"],) if q["tag"] else ())
 
     run("search", searches)
+    written["stages"] = search_stages(settings, queries)
+    (outdir / f"{label}-search-stages.json").write_text(json.dumps(written["stages"], indent=2))
     shutil.rmtree(index_dir, ignore_errors=True)
     return written
+
+
+def search_stages(settings, queries: list[dict]) -> dict:
+    """Exclusive wall ms per stage of kb.search.run_search, overall and per query kind.
+
+    Wraps the stage functions kb.search calls by name (and Whoosh's two search passes) for
+    the duration of the measurement, on a fresh SlideIndex so no result is cached."""
+    import functools
+    import kb.search as ks
+    import whoosh.searching as ws
+
+    acc: dict[str, float] = {}
+    stack: list[list] = []
+
+    def timed(name, fn, materialize=False):
+        @functools.wraps(fn)
+        def wrapper(*a, **k):
+            t0 = time.perf_counter()
+            stack.append([name, 0.0])
+            try:
+                out = fn(*a, **k)
+                return list(out) if materialize else out
+            finally:
+                _, inner = stack.pop()
+                spent = time.perf_counter() - t0
+                acc[name] = acc.get(name, 0.0) + spent - inner
+                if stack:
+                    stack[-1][1] += spent
+        return wrapper
+
+    patches = [(ks, "parse", "parse query", False), (ks, "matched_fields", "matched fields", False),
+               (ks, "to_hit", "hit: stored fields + highlight", False),
+               (ks, "suggest", "suggest", False), (ks, "facets_of", "facets", False),
+               (ks, "run_search", "other", False),
+               (ws.Searcher, "docs_for_query", "unscored pass (docs_for_query)", True),
+               (ws.Searcher, "search", "scored top-k pass", False)]
+    saved = [(obj, attr, getattr(obj, attr)) for obj, attr, _, _ in patches]
+    try:
+        for obj, attr, name, mat in patches:
+            setattr(obj, attr, timed(name, getattr(obj, attr), mat))
+        index = ks.SlideIndex(settings)
+        ks.search(index, "warm up")
+        acc.clear()
+        kinds: dict[str, dict] = {}
+        for q in queries:
+            before = dict(acc)
+            t0 = time.perf_counter()
+            ks.search(index, q["q"], tags=(q["tag"],) if q["tag"] else ())
+            kind = kinds.setdefault(q["kind"], {"n": 0, "ms": 0.0, "stages": {}})
+            kind["n"] += 1
+            kind["ms"] += (time.perf_counter() - t0) * 1000
+            for name, v in acc.items():
+                kind["stages"][name] = kind["stages"].get(name, 0.0) + (v - before.get(name, 0.0)) * 1000
+    finally:
+        for obj, attr, fn in saved:
+            setattr(obj, attr, fn)
+    total = sum(acc.values()) or 1.0
+    return {
+        "ms_per_query": round(total * 1000 / max(1, len(queries)), 2),
+        "stages": {name: {"ms_per_query": round(v * 1000 / max(1, len(queries)), 2),
+                          "share": round(v / total, 3)}
+                   for name, v in sorted(acc.items(), key=lambda kv: -kv[1])},
+        "by_kind": {k: {"n": v["n"], "mean_ms": round(v["ms"] / v["n"], 1),
+                        "stages_ms": {s: round(x / v["n"], 1) for s, x in
+                                      sorted(v["stages"].items(), key=lambda kv: -kv[1])[:4]}}
+                    for k, v in sorted(kinds.items())},
+    }
 
 
 # --------------------------------------------------------------------------- targets
@@ -776,6 +845,11 @@ def table(report: dict) -> str:
         lines.append(f"Targets at {r['slides']:,} slides:")
         for t in r["targets"]:
             lines.append(f"  {t['result']:4}  {t['target']}: {fmt(t['value'])} (target {t['limit']})")
+        stages = (r.get("profile") or {}).get("stages")
+        if stages:
+            lines.append(f"  kb search time by stage (in-process, {stages['ms_per_query']} ms/query):")
+            for name, st in stages["stages"].items():
+                lines.append(f"    {st['share'] * 100:5.1f}%  {st['ms_per_query']:7.2f} ms  {name}")
         if r.get("http_kb_error"):
             lines.append("  kb serve did not start: " + r["http_kb_error"].strip().splitlines()[-1])
     return "\n".join(lines)
