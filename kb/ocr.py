@@ -10,7 +10,6 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytesseract
 
 from kb import ocr_prep
 
@@ -157,6 +156,8 @@ def _key(word: str) -> str:
 
 def _lines(picture, config: str, min_conf: float, timeout: float) -> list[list[str]]:
     """tesseract's lines of words, keeping words read with at least `min_conf` confidence."""
+    import pytesseract  # here, not at the top: it imports numpy, 0.2 s off every kb command
+
     data = pytesseract.image_to_data(picture, config=config, timeout=timeout,
                                      output_type=pytesseract.Output.DICT)
     lines = {}

@@ -202,7 +202,8 @@ def test_missing_file_and_missing_tesseract(tmp_path, monkeypatch):
     image = tmp_path / "a"
     image.write_bytes(PNG)
     gone = tmp_path / "gone"
-    monkeypatch.setattr(ocr.pytesseract.pytesseract, "tesseract_cmd", str(tmp_path / "none"))
+    import pytesseract
+    monkeypatch.setattr(pytesseract.pytesseract, "tesseract_cmd", str(tmp_path / "none"))
     cache = tmp_path / "ocr.sqlite"
     batch = ocr.ocr_files([image, gone], cache)
     assert "cannot read image" in batch.results[gone].problem
