@@ -1,7 +1,7 @@
 """A student's query string → a bounded Whoosh query (SPEC §4 syntax, made forgiving)."""
 
 import re
-from itertools import combinations
+from itertools import combinations, islice
 
 from whoosh import query as Q
 from whoosh.qparser import FuzzyTermPlugin, GtLtPlugin, MultifieldParser
@@ -16,7 +16,8 @@ BOOSTS = {"title": 3.0, "deck_title": 2.0, "body": 1.0, "tagtext": 1.0,
 FILTER_FIELDS = {"tag", "deck", "date", "year"}
 MAX_QUERY = 500  # characters; a longer query is cut, not refused
 MIN_PREFIX = 2  # `a*` would expand to every word: too much work for no use
-MAX_EXPANSIONS = 64  # a prefix or wildcard keeps its most frequent words
+MAX_EXPANSIONS = 16  # a prefix or wildcard keeps its most frequent words (per field)
+MAX_SCANNED = 2000  # of the words it expands to, the first this many are considered
 
 
 def make_parser(schema) -> MultifieldParser:
@@ -62,7 +63,7 @@ def bound(q, reader):
         stem = re.split(r"[*?]", node.text, maxsplit=1)[0]
         if len(stem) < MIN_PREFIX:
             return Q.Term(node.fieldname, stem, boost=node.boost) if stem else Q.NullQuery
-        words = [w for w in node._btexts(reader)][: MAX_EXPANSIONS * 8]
+        words = list(islice(node._btexts(reader), MAX_SCANNED))
         if len(words) <= MAX_EXPANSIONS:
             return node
         frequent = sorted(words, key=lambda w: -reader.doc_frequency(node.fieldname, w))

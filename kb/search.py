@@ -11,6 +11,7 @@ from whoosh import highlight, query as Q, scoring
 from whoosh.reading import TermNotFound
 
 from kb.deck import slide_url
+from kb.errors import KbError
 from kb.index import WORD, open_index, text_analyzer
 from kb.query import (MAX_QUERY, SEARCH_FIELDS, filters, make_parser, parse, query_terms,
                       relaxations)
@@ -114,6 +115,13 @@ class SlideIndex:
                 self.generation = current.ixreader.generation()
                 self.tables, self.cache = None, OrderedDict()
         return current
+
+    def warm(self) -> None:
+        """Open the searcher and build the facet tables now, not on the first query."""
+        try:
+            self.facet_tables(self.searcher())
+        except KbError:
+            pass  # no index yet: the first search will say what to run
 
     def facet_tables(self, searcher) -> dict:
         """For each facet, docnum → its values; built once per generation from the postings."""

@@ -40,6 +40,7 @@ def create_app(settings: Settings) -> Flask:
     app.json.sort_keys = False
     app.json.ensure_ascii = False
     index = SlideIndex(settings)
+    index.warm()
     catalog = Catalog(settings, index)
     app.extensions["kb"] = {"index": index, "catalog": catalog}
 
