@@ -859,11 +859,11 @@ def git_state() -> dict:
     def git(*a):
         try:
             return subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True,
-                                  timeout=10).stdout.strip()
+                                  timeout=10).stdout.rstrip("\n")
         except (OSError, subprocess.SubprocessError):
             return None
     dirty = git("status", "--porcelain", "--", "kb")
-    return {"commit": git("rev-parse", "--short", "HEAD"),
+    return {"commit": (git("rev-parse", "--short", "HEAD") or "").strip() or None,
             "kb_dirty_files": [line[3:] for line in (dirty or "").splitlines()]}
 
 
