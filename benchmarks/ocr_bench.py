@@ -1,13 +1,15 @@
 """OCR benchmark: word recall and time of plain tesseract vs kb's pipeline.
 
-    python benchmarks/ocr_bench.py [--seeds 0 1 2 3] [--real DIR --truth FILE.json] [-v]
+    python benchmarks/ocr_bench.py [--seeds 0 1 2 3] [--real DIR --truth FILE.json]
+                                   [--steps] [--no-jobs] [-v]
 
 The generated set comes from tests/images.py. "Plain" is pytesseract.image_to_string on
 the decoded image as it is; "kb" is kb.ocr.ocr_image. Recall counts, per image, the
 distinct words (and numbers) of the ground truth that the OCR text contains, summed over
 all images. Then ocr_files runs the same set with jobs=1 and jobs=2, each with a fresh
 cache. --real adds a folder of real images with a JSON ground truth
-{"file name": "the text a person reads", ...}.
+{"file name": "the text a person reads", ...}; --steps measures the pipeline with each of
+its steps switched off.
 """
 
 import argparse
@@ -26,7 +28,7 @@ import pytesseract  # noqa: E402
 from PIL import Image  # noqa: E402
 
 import images  # noqa: E402  (tests/images.py)
-from kb import ocr  # noqa: E402
+from kb import ocr, ocr_prep  # noqa: E402
 
 
 def plain(data: bytes) -> str:
@@ -81,6 +83,33 @@ def compare(title, items, verbose):
     print(f"| CPU s/image | | | {p_cpu / n:.2f} | {k_cpu / n:.2f} |")
 
 
+# Steps of kb's pipeline switched off one at a time (module settings patched in-process).
+STEPS = {
+    "no upscaling of small images": [(ocr_prep, "MAX_UPSCALE", 1.0)],
+    "sparse/second passes on colour instead of untinted": [(ocr_prep, "without_tints", lambda im: im)],
+    "no light-text pass": [(ocr_prep, "BLOCKS_SHARE", 2.0)],
+    "no rotated pass for charts": [(ocr, "CHART_NUMBERS", 10**9)],
+    "no grain smoothing": [(ocr_prep, "GRAIN_LEVEL", 10**9)],
+}
+
+
+def steps(title, items):
+    """Recall of kb's pipeline with each step switched off, to show what each one buys."""
+    print(f"\n### Each step, {title}: {len(items)} images\n")
+    print("| pipeline | recall | CPU s/image |")
+    print("|---|---:|---:|")
+    for name, patches in [("full pipeline", [])] + list(STEPS.items()):
+        saved = [(module, attr, getattr(module, attr)) for module, attr, _ in patches]
+        for module, attr, value in patches:
+            setattr(module, attr, value)
+        try:
+            found, total, _, cpu, _ = measure(items, lambda data: ocr.ocr_image(data).text)
+        finally:
+            for module, attr, value in saved:
+                setattr(module, attr, value)
+        print(f"| {name} | {found / total:.1%} | {cpu / len(items):.2f} |")
+
+
 def parallel(samples, rounds=2):
     """Wall time of ocr_files with one and two processes, fresh cache each time; the best
     of `rounds` alternating runs, as other work on the machine only ever adds time."""
@@ -112,17 +141,24 @@ def main():
     parser.add_argument("--real", type=Path, help="folder of real slide images")
     parser.add_argument("--truth", type=Path, help="JSON: file name -> text in the image")
     parser.add_argument("--no-jobs", action="store_true", help="skip the jobs=1/2 timing")
+    parser.add_argument("--steps", action="store_true",
+                        help="also measure the pipeline with each step switched off")
     parser.add_argument("-v", "--verbose", action="store_true", help="list missed words")
     args = parser.parse_args()
     print(f"tesseract {pytesseract.get_tesseract_version()}, OCR_VERSION {ocr.OCR_VERSION}")
     samples = images.samples(tuple(args.seeds))
-    compare("Generated slides (tests/images.py)",
-            [(s.name, s.kind, s.data, s.words) for s in samples], args.verbose)
+    generated = [(s.name, s.kind, s.data, s.words) for s in samples]
+    compare("Generated slides (tests/images.py)", generated, args.verbose)
+    real = []
     if args.real:
         truth = json.loads(args.truth.read_text())
-        items = [(name, name, (args.real / name).read_bytes(), [text])
-                 for name, text in truth.items()]
-        compare(f"Real images in {args.real}", items, args.verbose)
+        real = [(name, name, (args.real / name).read_bytes(), [text])
+                for name, text in truth.items()]
+        compare(f"Real images in {args.real}", real, args.verbose)
+    if args.steps:
+        steps("generated slides", generated)
+        if real:
+            steps("real images", real)
     if not args.no_jobs:
         parallel(samples)
 
