@@ -13,6 +13,7 @@ from kb.slide import fenced_lines, heading, read_slide
 
 DECK_SUFFIXES = (".md", ".markdown", ".txt")
 MEDIA_PREFIX = "/api/media/"
+MAX_META_ITEMS = 5000
 FILE_NAME_ALT = re.compile(r"^[\w .-]*\.(png|jpe?g|gif|svg|webp|bmp|tiff?)$", re.IGNORECASE)
 SAFE_MEDIA_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -141,7 +142,24 @@ def split_frontmatter(text: str, name: str) -> tuple[dict, str, int, list[Proble
     if not isinstance(meta, dict):
         return {}, body, end + 2, [Problem(name, "frontmatter is not a YAML mapping of keys; skipped",
                                            line=2)]
+    if expanded_size(meta) > MAX_META_ITEMS:  # YAML aliases can nest into a "billion laughs"
+        return {}, body, end + 2, [Problem(name, "frontmatter expands to too many values "
+                                                 "(nested YAML aliases?); skipped", line=2)]
     return meta, body, end + 2, []
+
+
+def expanded_size(value, budget: int = 10_000) -> int:
+    """How many values `value` holds once aliases are expanded, counting up to `budget`."""
+    stack, count = [value], 0
+    while stack and count <= budget:
+        item = stack.pop()
+        count += 1
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple, set)):
+            stack.extend(item)
+    return count
 
 
 def parse_date(value, name: str) -> tuple[dt.datetime | None, list[Problem]]:
@@ -200,6 +218,17 @@ def split_default(body: str) -> list[tuple[int, int, int, str]]:
     return slides
 
 
+# A repeated group that itself repeats or alternates, e.g. (a+)+ or (a|aa)+, can take
+# exponential time to fail on a line of text.
+NESTED_REPEAT = re.compile(r"\((?:[^()\\]|\\.)*[*+}|](?:[^()\\]|\\.)*\)[*+{]")
+
+
+def safe_separator(pattern: str) -> bool:
+    """Whether a deck's own separator regex is simple enough to run on its whole text."""
+    return len(pattern) <= 100 and not NESTED_REPEAT.search(pattern) \
+        and not re.search(r"\\[1-9]|\(\?<?[=!]", pattern)
+
+
 def split_custom(body: str, separator: str, vertical: str | None) -> list[tuple[int, int, int, str]]:
     """Split as reveal.js's markdown plugin does with the deck's own separator regexes."""
     pattern = re.compile(f"(?P<h>{separator})" + (f"|(?P<v>{vertical})" if vertical else ""), re.M)
@@ -231,6 +260,8 @@ def resolve_image(src: str, deck_path: Path, content: Path) -> tuple[Path | None
         if not SAFE_MEDIA_ID.match(media_id):
             return None, None, f"image {src!r} is not a valid media id"
         path = content / "media" / media_id
+        if path.is_symlink() and path.resolve().parent != (content / "media").resolve():
+            return None, media_id, f"media file media/{media_id} links outside media/; ignored"
         return path, media_id, None if path.is_file() else f"missing media file media/{media_id}"
     if re.match(r"^[a-z][a-z0-9+.-]*:", src, re.IGNORECASE) or src.startswith("//"):
         if src.lower().startswith("data:"):
@@ -278,8 +309,11 @@ def read_deck(path: Path, content: Path, data: bytes | None = None) -> tuple[Dec
         parts = [(0, 0, 0, body)]
     elif meta.get("separator") or meta.get("verticalSeparator"):
         separator = str(meta.get("separator") or r"\r?\n---\r?\n")
+        vertical = meta.get("verticalSeparator") and str(meta["verticalSeparator"])
         try:
-            parts = split_custom(body, separator, meta.get("verticalSeparator") and str(meta["verticalSeparator"]))
+            if not all(safe_separator(p) for p in (separator, vertical) if p):
+                raise re.error("too complex: nested repeats or back-references")
+            parts = split_custom(body, separator, vertical)
         except re.error as err:
             problems.append(Problem(name, f"separator regex is invalid ({err}); used the default "
                                           "'===' / '--'", line=2))

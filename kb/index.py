@@ -278,7 +278,8 @@ def reindex(settings: Settings, full: bool = False, jobs: int | None = None,
             raise
         report.removed = len(removed)
         report.unchanged = len(current) - len(todo)
-        write_manifest(settings, SCHEMA_VERSION, entries)
+        if entries != old:  # a no-op reindex writes nothing
+            write_manifest(settings, SCHEMA_VERSION, entries)
         report.decks = sum(1 for e in entries.values() if e["slides"])
         report.slides = sum(e["slides"] for e in entries.values())
         report.seconds = time.monotonic() - started

@@ -93,4 +93,4 @@ def manifest_entry(deck: Deck | None, path: Path, problems: list[Problem], setti
 
 def write_manifest(settings: Settings, schema: int, entries: dict) -> None:
     write_atomic(manifest_path(settings), json.dumps({"schema": schema, "decks": entries},
-                                                     ensure_ascii=False, indent=0))
+                                                     ensure_ascii=False))

@@ -51,13 +51,20 @@ def parse(parser, reader, text: str):
         if is_broken(q):
             raise ValueError(text)
     except Exception:  # odd input is never an error for the student
-        q = parser.parse(plain_words(text))
+        try:  # lower case, so AND / OR / NOT are words, not operators
+            q = parser.parse(plain_words(text).lower())
+        except Exception:
+            return Q.NullQuery
     return bound(q, reader)
 
 
 def bound(q, reader):
-    """Cheap leaves for costly ones: short prefixes become words, long expansions are capped."""
+    """Cheap leaves for costly ones: short prefixes become words, long expansions and fuzzy
+    distances are capped."""
     def fix(node):
+        if isinstance(node, Q.FuzzyTerm):  # `word~9` would walk the whole vocabulary
+            node.maxdist, node.prefixlength = min(node.maxdist, 2), max(node.prefixlength, 1)
+            return node
         if not isinstance(node, (Q.Prefix, Q.Wildcard)):
             return node
         stem = re.split(r"[*?]", node.text, maxsplit=1)[0]

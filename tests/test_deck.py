@@ -373,3 +373,25 @@ def test_backticks_closed_on_one_line_do_not_open_a_fence(content):
 def test_type_is_case_insensitive(content):
     deck, _ = read(content, "---\ntype: Reveal\n---\n# a\n\n===\n\n# b\n")
     assert anchors(deck) == ["0", "1"]
+
+
+def test_separator_regex_that_could_backtrack_forever_is_refused(content):
+    deck, problems = read(content, "---\nseparator: '(a+)+$'\n---\n# a\n\n===\n\n" + "a" * 60 + "b\n")
+    assert anchors(deck) == ["0", "1"]
+    assert "too complex" in problems[0].message
+
+
+def test_media_symlink_out_of_media_is_not_followed(content, tmp_path):
+    (tmp_path / "outside.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    (content / "media" / "escape").symlink_to(tmp_path / "outside.png")
+    deck, problems = read(content, "![x](/api/media/escape)\n")
+    assert deck.slides[0].images[0].path is None
+    assert "links outside media/" in problems[0].message
+
+
+def test_yaml_alias_bomb_is_skipped(content):
+    rows = ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    for prev, name in zip("abcdefgh", "bcdefghi"):
+        rows.append(f"{name}: &{name} [" + ", ".join([f"*{prev}"] * 9) + "]")
+    deck, problems = read(content, "---\n" + "\n".join(rows) + "\ntitle: *i\n---\n# Laughs\n")
+    assert deck.title == "Laughs" and "too many values" in problems[0].message
