@@ -10,7 +10,6 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
-
 from kb import ocr_prep
 
 # tesseract's OpenMP threads make it about twice as slow on small images (they spin while

@@ -23,8 +23,8 @@ def sample(kind):
     return images.make(kind, SEEDS.get(kind, 0))
 
 
-def recall(sample, text):
-    want = images.words_in(" ".join(sample.words))
+def recall(slide, text):
+    want = images.words_in(" ".join(slide.words))
     return len(want & images.words_in(text)) / len(want), sorted(want - images.words_in(text))
 
 
@@ -214,8 +214,7 @@ def test_missing_file_and_missing_tesseract(tmp_path, monkeypatch):
     image = tmp_path / "a"
     image.write_bytes(PNG)
     gone = tmp_path / "gone"
-    import pytesseract
-    monkeypatch.setattr(pytesseract.pytesseract, "tesseract_cmd", str(tmp_path / "none"))
+    monkeypatch.setenv("PATH", str(tmp_path))  # no tesseract on it
     cache = tmp_path / "ocr.sqlite"
     batch = ocr.ocr_files([image, gone], cache)
     assert "cannot read image" in batch.results[gone].problem
