@@ -97,14 +97,16 @@ def deck_id(path: Path, content: Path) -> str:
 
 
 def find_deck_files(content: Path) -> list[Path]:
-    """All deck files under the content dir, skipping media/ and hidden folders."""
-    found = []
+    """All deck files under the content dir, skipping media/, hidden folders and links
+    that lead outside it."""
+    found, root = [], content.resolve()
     for path in content.rglob("*"):
         rel = path.relative_to(content).parts
         if rel[0] == "media" or any(part.startswith(".") for part in rel):
             continue
         if path.suffix.lower() in DECK_SUFFIXES and path.is_file():
-            found.append(path)
+            if root in path.resolve().parents:  # a link out of the content folder is not a deck
+                found.append(path)
     return sorted(found)
 
 

@@ -26,7 +26,7 @@ from kb.deck import Deck, Problem, deck_id, find_deck_files, read_deck
 from kb.errors import KbError
 from kb.manifest import (image_paths, manifest_entry, manifest_path, read_manifest, rel,  # noqa: F401
                          unchanged_entry, write_manifest)
-from kb.ocr import ocr_files
+from kb.ocr import SPAWN, ocr_files
 from kb.settings import Settings
 
 SCHEMA_VERSION = 2
@@ -97,6 +97,19 @@ def whoosh_dir(settings: Settings) -> Path:
 
 def ocr_cache_path(settings: Settings) -> Path:
     return settings.index / "ocr-cache.sqlite3"
+
+
+def open_for_writing(settings: Settings):
+    """The index to update. A new one is created only when there is none (or its fields
+    changed): an existing index stays readable until the rebuild commits over it."""
+    folder = str(whoosh_dir(settings))
+    schema = make_schema()
+    if whoosh_index.exists_in(folder):
+        ix = whoosh_index.open_dir(folder)
+        if ix.schema.names() == schema.names():
+            return ix
+    whoosh_dir(settings).mkdir(parents=True, exist_ok=True)
+    return whoosh_index.create_in(folder, schema)
 
 
 def load_manifest(settings: Settings) -> dict:
@@ -187,7 +200,7 @@ def read_decks(paths: list[Path], content: Path, jobs: int) -> list:
     """Parse decks, in parallel processes when there are many."""
     if jobs <= 1 or len(paths) < 50:
         return [read_deck(p, content) for p in paths]
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=SPAWN) as pool:
         return list(pool.map(_read, [(p, content) for p in paths], chunksize=16))
 
 
@@ -218,13 +231,8 @@ def reindex(settings: Settings, full: bool = False, jobs: int | None = None,
     jobs = jobs or os.cpu_count() or 1
     with reindex_lock(settings, wait):
         manifest = load_manifest(settings)
-        fresh = not manifest or not whoosh_index.exists_in(str(whoosh_dir(settings)))
-        if fresh:
-            whoosh_dir(settings).mkdir(parents=True, exist_ok=True)
-            ix = whoosh_index.create_in(str(whoosh_dir(settings)), make_schema())
-            full = True
-        else:
-            ix = whoosh_index.open_dir(str(whoosh_dir(settings)))
+        ix = open_for_writing(settings)
+        full = full or not manifest
         old = manifest.get("decks", {})
         report = ReindexReport()
 
@@ -252,7 +260,9 @@ def reindex(settings: Settings, full: bool = False, jobs: int | None = None,
         # each segment into memory (a compound file costs every searcher a copy).
         writer = ix.writer(limitmb=256, compound=False)
         try:
-            for ident in removed + [i for i in todo if i in old]:
+            # Every deck redone is deleted first, known or not: a killed run may have
+            # committed it without getting as far as the manifest.
+            for ident in removed + todo:
                 writer.delete_by_term("deck", ident)
             with progress("Indexing", len(decks)) as bar:
                 for ident, (deck, problems) in decks.items():

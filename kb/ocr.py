@@ -7,6 +7,7 @@ import re
 import sqlite3
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,9 @@ from kb import ocr_prep
 # waiting), and kb runs one tesseract per core anyway; a user's own setting wins.
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
+# Workers are spawned, not forked: a forked one would inherit the reindex lock and hold it
+# after a kill -9 of its parent.
+SPAWN = get_context("spawn")
 OCR_VERSION = "3"  # part of the cache key: bump whenever the text read from an image changes
 
 # Confidence (0-100) a word needs to be kept, per pass. The first pass is the primary
@@ -220,7 +224,8 @@ def ocr_files(paths, cache_path: Path, jobs: int = 1, progress=None) -> OcrBatch
         if progress and cached:
             progress(cached)
         if todo:
-            with ProcessPoolExecutor(max_workers=max(1, min(jobs, len(todo)))) as pool:
+            with ProcessPoolExecutor(max_workers=max(1, min(jobs, len(todo))),
+                                     mp_context=SPAWN) as pool:
                 running = {pool.submit(_ocr_file, group[0], digest): digest
                            for digest, group in todo.items()}
                 for future in as_completed(running):

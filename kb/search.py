@@ -96,9 +96,8 @@ class SlideIndex:
         self.local = threading.local()
         self.lock = threading.Lock()
         self.ix = None
-        self.generation = None
-        self.tables = None
-        self.cache = OrderedDict()
+        self.tables: dict = {}  # generation → facet tables
+        self.cache: OrderedDict = OrderedDict()  # (generation, query…) → SearchResult
 
     def searcher(self):
         if self.ix is None:
@@ -107,13 +106,12 @@ class SlideIndex:
         if current is None:
             current = self.ix.searcher(weighting=scoring.BM25F())
         elif not current.up_to_date():
-            current = current.refresh()
+            # A new searcher, not current.refresh(): refresh reuses segment readers, and a
+            # reused reader keeps the deletions of the old generation (old and new mixed).
+            current.close()
+            current = self.ix.searcher(weighting=scoring.BM25F())
         self.local.searcher = current
         self.local.parser = getattr(self.local, "parser", None) or make_parser(current.schema)
-        with self.lock:
-            if self.generation != current.ixreader.generation():
-                self.generation = current.ixreader.generation()
-                self.tables, self.cache = None, OrderedDict()
         return current
 
     def warm(self) -> None:
@@ -124,21 +122,27 @@ class SlideIndex:
             pass  # no index yet: the first search will say what to run
 
     def facet_tables(self, searcher) -> dict:
-        """For each facet, docnum → its values; built once per generation from the postings."""
+        """For each facet, docnum → its values, built once per index generation (docnums
+        belong to one generation: threads still on the previous one keep their own)."""
+        generation = searcher.ixreader.generation()
         with self.lock:
-            if self.tables is None:
+            if generation not in self.tables:
                 reader = searcher.reader()
-                self.tables = {}
+                tables = {}
                 for name in ("tagcase", "year"):
                     table = {}
                     for term in reader.lexicon(name):
                         value = term.decode("utf-8")
                         for docnum in reader.postings(name, term).all_ids():
                             table.setdefault(docnum, []).append(value)
-                    self.tables[name] = table
-            return self.tables
+                    tables[name] = table
+                newest = sorted(self.tables)[-1:]  # keep one older generation at most
+                self.tables = {g: self.tables[g] for g in newest}
+                self.tables[generation] = tables
+            return self.tables[generation]
 
     def cached(self, key, compute):
+        """A result per (index generation, query): a reindex never leaves a stale answer."""
         with self.lock:
             if key in self.cache:
                 self.cache.move_to_end(key)
@@ -251,7 +255,7 @@ def search(index: SlideIndex, text: str, tags=(), deck: str | None = None, page:
     if not text and not tags and not deck:
         return SearchResult(text, 0, page, per_page, tags=tags, deck=deck)
     searcher = index.searcher()
-    key = (text, tags, deck, page, per_page)
+    key = (searcher.ixreader.generation(), text, tags, deck, page, per_page)
     return index.cached(key, lambda: run_search(index, searcher, text, tags, deck, page, per_page))
 
 

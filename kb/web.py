@@ -31,6 +31,8 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 # A media file is shown on its own only when someone opens it; an SVG must not run scripts.
 MEDIA_CSP = "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 MEDIA_MAX_AGE = 3600
+NOT_READY = ("Search is not available yet: the index has not been built. "
+             "Whoever runs this server should run `kb reindex` (details are in its log).")
 
 
 def create_app(settings: Settings) -> Flask:
@@ -213,7 +215,8 @@ def create_app(settings: Settings) -> Flask:
         try:
             indexed = index.searcher().doc_count()
         except KbError as err:
-            return jsonify({"status": "error", "error": str(err), **counts}), 503
+            log.warning("healthz: %s", err)
+            return jsonify({"status": "error", "error": NOT_READY, **counts}), 503
         return jsonify({"status": "ok", **counts, "indexed_slides": indexed})
 
     # ----------------------------------------------------------------- errors
@@ -235,8 +238,8 @@ def create_app(settings: Settings) -> Flask:
 
     @app.errorhandler(KbError)
     def kb_error(err: KbError):
-        log.warning("%s: %s", request.path, err)
-        return error_response(503, "Not available", str(err))
+        log.warning("%s: %s", request.path, err)  # the detail (paths included) goes to the log
+        return error_response(503, "Not available", NOT_READY)
 
     @app.errorhandler(Exception)
     def crash(err: Exception):
