@@ -587,10 +587,12 @@ def test_an_open_reader_sees_exactly_the_new_state(tmp_path, mode):
 
 
 
-def test_a_search_that_straddles_a_reindex_leaves_no_stale_answer(tmp_path, monkeypatch):
+@pytest.mark.parametrize("mode", ["incremental", "full"])
+def test_a_search_that_straddles_a_reindex_leaves_no_stale_answer(tmp_path, monkeypatch, mode):
     """A search that began on the old generation and ends after a reindex committed (and
-    after another thread already searched the new one) must not leave its old answer — or
-    old facet counts — behind for the new generation."""
+    cleaned up the old files, and after another thread already searched the new one)
+    answers with the old state, and leaves no old answer — or old facet counts — behind
+    for the new generation."""
     import whoosh.searching
 
     settings = Settings(content=tmp_path / "content", index=tmp_path / "index")
@@ -610,15 +612,24 @@ def test_a_search_that_straddles_a_reindex_leaves_no_stale_answer(tmp_path, monk
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(whoosh.searching.Searcher, "search", search_slowly)
-    straddler = threading.Thread(name="straddler", daemon=True,
-                                 target=lambda: search(index, "everyslide", per_page=7))
+    outcome = {}
+
+    def straddle():
+        try:
+            outcome["total"] = search(index, "everyslide", per_page=7).total
+        except Exception as err:  # noqa: BLE001 — the finding
+            outcome["error"] = f"{type(err).__name__}: {err}"
+
+    straddler = threading.Thread(name="straddler", daemon=True, target=straddle)
     straddler.start()
     assert entered.wait(30), "the straddling search never reached Whoosh's search"
     corpus.write("beta")
-    reindex(settings, jobs=1)
+    reindex(settings, jobs=1, full=mode == "full")
     search(index, "statebeta")  # another thread's search: the new generation is in use
     straddler.join(30)
     assert slowed
+    alpha = sum(corpus.expected("alpha").values())
+    assert outcome.get("total") == alpha, f"the straddling search: {outcome}"
     beta = sum(corpus.expected("beta").values())
     late = search(index, "everyslide", per_page=7)
     assert late.total == beta, f"a stale answer stayed cached: {late.total} slides, not {beta}"
