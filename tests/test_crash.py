@@ -473,7 +473,7 @@ def test_kill_9_during_ocr(tmp_path):
         try:
             time.sleep(delay)
             killed = proc.poll() is None
-            os.kill(proc.pid, signal.SIGKILL)
+            proc.send_signal(signal.SIGKILL)  # the main process only, if it still runs
             proc.wait(30)
             hits = {w: images.found(settings, w) for w in old + new}
             olds, news = sum(bool(hits[w]) for w in old), sum(bool(hits[w]) for w in new)
