@@ -258,6 +258,20 @@ def reap(proc) -> None:
         proc.wait(10)
 
 
+def children(pid: int) -> list[int]:
+    """Process ids whose parent is pid (from /proc)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
 def group_alive(pgid: int) -> bool:
     try:
         os.killpg(pgid, 0)
@@ -468,11 +482,15 @@ def test_kill_9_during_ocr(tmp_path):
         new = words[round_no * per_round:(round_no + 1) * per_round]
         old = words[(round_no - 1) * per_round:round_no * per_round]
         images.write(new, round_no)
-        delay = rng.uniform(0.3, 0.85) * duration  # past start-up and parsing: OCR
+        delay = rng.uniform(0.0, 0.5) * duration
         proc = start_kb(settings, "reindex", "--jobs", "2")
         try:
+            deadline = time.monotonic() + 60  # OCR has begun when the workers are there
+            while not children(proc.pid) and proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.01)
+            ocr_running = bool(children(proc.pid))
             time.sleep(delay)
-            killed = proc.poll() is None
+            killed = proc.poll() is None and ocr_running
             proc.send_signal(signal.SIGKILL)  # the main process only, if it still runs
             proc.wait(30)
             hits = {w: images.found(settings, w) for w in old + new}
@@ -487,7 +505,8 @@ def test_kill_9_during_ocr(tmp_path):
             assert images.found(settings, word) == [(f"pic{new.index(word)}", "1")], word
         for word in old:
             assert images.found(settings, word) == [], word
-    print(f"OCR kills (delay s, landed, state): {log}")
+    print(f"OCR kills (delay s, landed during OCR, state): {log}")
+    assert any(landed for _, landed, _ in log), f"no kill landed while OCR ran: {log}"
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])
