@@ -104,15 +104,33 @@ class SlideIndex:
             self.ix = open_index(self.settings)
         current = getattr(self.local, "searcher", None)
         if current is None:
-            current = self.ix.searcher(weighting=scoring.BM25F())
+            current = self.open_searcher()
         elif not current.up_to_date():
             # A new searcher, not current.refresh(): refresh reuses segment readers, and a
             # reused reader keeps the deletions of the old generation (old and new mixed).
             current.close()
-            current = self.ix.searcher(weighting=scoring.BM25F())
+            current = self.open_searcher()
         self.local.searcher = current
         self.local.parser = getattr(self.local, "parser", None) or make_parser(current.schema)
         return current
+
+    def open_searcher(self):
+        """A searcher whose files are all open. Whoosh opens a segment's stored fields and
+        field lengths on first use, and a reindex may delete them before that: opened now,
+        they stay readable (an open file outlives its deletion) for the searcher's life."""
+        for _ in range(3):
+            searcher = self.ix.searcher(weighting=scoring.BM25F())
+            try:
+                scorable = [name for name, field in searcher.schema.items() if field.scorable]
+                for leaf, _ in searcher.reader().leaf_readers():
+                    if leaf.doc_count_all():
+                        leaf.stored_fields(0)
+                        for name in scorable:
+                            leaf.doc_field_length(0, name)
+                return searcher
+            except (OSError, TypeError):  # its generation was deleted meanwhile: again
+                searcher.close()
+        return self.ix.searcher(weighting=scoring.BM25F())
 
     def warm(self) -> None:
         """Open the searcher and build the facet tables now, not on the first query."""
