@@ -171,6 +171,17 @@
     return m ? parseInt(m[3], 10) + " " + MONTHS[parseInt(m[2], 10) - 1] + " " + m[1] : iso;
   }
 
+  function facetItem(href, on, name, count) {
+    // One facet filter: its name and count, a link that toggles it.
+    var a = link(href, "", on ? "on" : "");
+    a.appendChild(el("span", "facet-name", name));
+    a.appendChild(document.createTextNode(" "));
+    a.appendChild(el("span", "count", String(count)));
+    var li = el("li");
+    li.appendChild(a);
+    return li;
+  }
+
   function link(href, text, className) {
     var a = el("a", className, text);
     a.href = href;
@@ -262,13 +273,8 @@
         var ul = el("ul", "facet-list");
         tagNames.forEach(function (tag) {
           var on = tags.some(function (t) { return t.toLowerCase() === tag.toLowerCase(); });
-          var a = link(searchUrl(sent, { tag: toggleList(tags, tag) }), "", on ? "on" : "");
-          a.appendChild(el("span", "facet-name", tag));
-          a.appendChild(document.createTextNode(" "));
-          a.appendChild(el("span", "count", String(facets.tags[tag])));
-          var li = el("li");
-          li.appendChild(a);
-          ul.appendChild(li);
+          ul.appendChild(facetItem(searchUrl(sent, { tag: toggleList(tags, tag) }), on, tag,
+                                   facets.tags[tag]));
         });
         box.appendChild(ul);
       }
@@ -277,13 +283,8 @@
         var yl = el("ul", "facet-list");
         years.forEach(function (year) {
           var on = filters.year === year;
-          var a = link(searchUrl(sent, { year: on ? null : year }), "", on ? "on" : "");
-          a.appendChild(el("span", "facet-name", year));
-          a.appendChild(document.createTextNode(" "));
-          a.appendChild(el("span", "count", String(facets.years[year])));
-          var li = el("li");
-          li.appendChild(a);
-          yl.appendChild(li);
+          yl.appendChild(facetItem(searchUrl(sent, { year: on ? null : year }), on, year,
+                                   facets.years[year]));
         });
         box.appendChild(yl);
       }
