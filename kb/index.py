@@ -24,7 +24,7 @@ from whoosh.writing import CLEAR
 
 from kb.deck import Deck, Problem, deck_id, find_deck_files, read_deck
 from kb.errors import KbError
-from kb.manifest import (image_paths, manifest_entry, manifest_path, read_manifest, rel,  # noqa: F401
+from kb.manifest import (image_paths, manifest_entry, read_manifest, rel,
                          unchanged_entry, write_manifest)
 from kb.ocr import SPAWN, ocr_files
 from kb.settings import Settings

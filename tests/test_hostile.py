@@ -12,7 +12,6 @@ import re
 import socket
 import struct
 import subprocess
-import sys
 import time
 import zlib
 from pathlib import Path
@@ -26,7 +25,7 @@ from kb.deck import read_deck
 from kb.index import reindex
 from kb.search import SearchResult, SlideIndex, search
 from kb.settings import Settings
-from test_crash import FONT, KbServer, kb_cmd, png_with_words, reap
+from test_crash import KbServer, kb_cmd, png_with_words, reap
 
 SLOW = os.environ.get("KB_SLOW") == "1"
 EXAMPLES = 1000 if SLOW else 120
