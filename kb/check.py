@@ -2,18 +2,12 @@
 
 import hashlib
 import os
-from dataclasses import replace
 
 from kb.deck import Problem, find_deck_files, read_deck
 from kb.errors import KbError
-from kb.index import image_paths, ocr_cache_path
+from kb.index import image_paths, ocr_cache_path, ocr_problems
 from kb.ocr import ocr_files
 from kb.settings import Settings
-
-# What stops a deck or an image from being found at all is an error; the rest are warnings.
-ERRORS = ("not a text file", "not valid UTF-8", "cannot read", "frontmatter", "missing media",
-          "missing image", "could not be read")
-
 
 def check(settings: Settings, jobs: int | None = None) -> list[Problem]:
     """Every finding about the content folder, sorted by file and position."""
@@ -28,8 +22,6 @@ def check(settings: Settings, jobs: int | None = None) -> list[Problem]:
             findings += deck_findings(deck, os.path.relpath(path, settings.content))
     findings += ocr_findings(decks, settings, jobs or os.cpu_count() or 1)
     findings += duplicate_findings(decks, settings)
-    findings = [replace(f, level="error") if any(e in f.message for e in ERRORS) else f
-                for f in findings]
     return sorted(findings, key=lambda f: (f.file, f.line or 0, f.message))
 
 
@@ -46,24 +38,11 @@ def deck_findings(deck, name: str) -> list[Problem]:
 
 
 def ocr_findings(decks, settings: Settings, jobs: int) -> list[Problem]:
-    """Images whose OCR found no text (from the cache when a reindex already read them)."""
+    """Images OCR could not read or found no text in (from the cache after a reindex)."""
     images = {p for d in decks for p in image_paths(d) if p.is_file()}
     batch = ocr_files(images, ocr_cache_path(settings), jobs)
-    found = []
-    for deck in decks:
-        name = os.path.relpath(deck.path, settings.content)
-        for slide in deck.slides:
-            for image in slide.images:
-                result = batch.results.get(image.path)
-                if result is None:
-                    continue
-                if result.problem:
-                    found.append(Problem(name, f"{image.src}: {result.problem}",
-                                         anchor=slide.anchor, line=slide.line))
-                elif not result.text.strip():
-                    found.append(Problem(name, f"{image.src}: OCR found no text in this image",
-                                         anchor=slide.anchor, line=slide.line))
-    return found
+    return [found for deck in decks for found in ocr_problems(deck, batch.results, settings,
+                                                              empty=True)]
 
 
 def duplicate_findings(decks, settings: Settings) -> list[Problem]:

@@ -132,7 +132,7 @@ def split_frontmatter(text: str, name: str) -> tuple[dict, str, int, list[Proble
     end = next((i for i in range(1, len(lines)) if lines[i].rstrip() in ("---", "...")), None)
     if end is None:
         return {}, text, 1, [Problem(name, "frontmatter opened with '---' is never closed; "
-                                           "read as slide text", line=1)]
+                                           "read as slide text", line=1, level="error")]
     block, body = "\n".join(lines[1:end]), "\n".join(lines[end + 1 :])
     try:
         meta = YAMLHandler().load(block) if block.strip() else {}
@@ -141,13 +141,13 @@ def split_frontmatter(text: str, name: str) -> tuple[dict, str, int, list[Proble
         line = mark.line + 2 if mark else 1
         reason = getattr(err, "problem", None) or "invalid YAML"
         return {}, body, end + 2, [Problem(name, f"frontmatter is not valid YAML ({reason}); "
-                                                 "it was skipped, the slides are indexed", line=line)]
+                                                 "it was skipped, the slides are indexed", line=line, level="error")]
     if not isinstance(meta, dict):
         return {}, body, end + 2, [Problem(name, "frontmatter is not a YAML mapping of keys; skipped",
-                                           line=2)]
+                                           line=2, level="error")]
     if expanded_size(meta) > MAX_META_ITEMS:  # YAML aliases can nest into a "billion laughs"
         return {}, body, end + 2, [Problem(name, "frontmatter expands to too many values "
-                                                 "(nested YAML aliases?); skipped", line=2)]
+                                                 "(nested YAML aliases?); skipped", line=2, level="error")]
     return meta, body, end + 2, []
 
 
@@ -199,7 +199,8 @@ def parse_tags(meta: dict) -> tuple[str, ...]:
 
 
 def resolve_image(src: str, deck_path: Path, content: Path) -> tuple[Path | None, str | None, str | None]:
-    """(local path, media id, problem message) for an image source."""
+    """(local path, media id, problem message) for an image source. A message about a
+    missing file is an error; the others are warnings."""
     src = src.strip()
     if src.startswith(MEDIA_PREFIX):
         media_id = src[len(MEDIA_PREFIX) :].split("?")[0].split("#")[0]
@@ -230,7 +231,8 @@ def make_slide(deck: str, h: int, v: int, line: int, markdown: str, deck_path: P
         path, media_id, message = resolve_image(image.src, deck_path, content)
         if message:
             at = line + text.markdown[: max(0, text.markdown.find(image.src))].count("\n")
-            problems.append(Problem(name, message, anchor=anchor, line=at))
+            level = "error" if message.startswith("missing") else "warning"
+            problems.append(Problem(name, message, anchor=anchor, line=at, level=level))
         images.append(ImageRef(image.alt, image.src, path, media_id))
     return Slide(deck, h, v, line, text.title, text.body, text.notes, text.markdown, tuple(images))
 

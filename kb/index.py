@@ -180,14 +180,24 @@ def slide_documents(deck: Deck, ocr: dict, settings: Settings) -> list[dict]:
     return docs
 
 
-def ocr_problems(deck: Deck, ocr: dict, settings: Settings) -> list[Problem]:
+def ocr_problems(deck: Deck, ocr: dict, settings: Settings, empty: bool = False) -> list[Problem]:
+    """Images OCR could not read; with `empty`, also those in which it found no text."""
     found = []
     for slide in deck.slides:
         for image in slide.images:
             result = ocr.get(image.path)
+            level = "warning"
             if result and result.problem:
-                found.append(Problem(rel(deck.path, settings), f"{image.src}: {result.problem}",
-                                     anchor=slide.anchor, line=slide.line))
+                message = f"{image.src}: {result.problem}"
+                # An image that exists but cannot be decoded loses its words: an error.
+                if "could not be read" in result.problem or "cannot read" in result.problem:
+                    level = "error"
+            elif result and empty and not result.text.strip():
+                message = f"{image.src}: OCR found no text in this image"
+            else:
+                continue
+            found.append(Problem(rel(deck.path, settings), message, anchor=slide.anchor,
+                                 line=slide.line, level=level))
     return found
 
 
