@@ -22,10 +22,10 @@ from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.support.charset import accent_map
 from whoosh.writing import CLEAR
 
-from kb.deck import Deck, Problem, deck_id, find_deck_files, read_deck
+from kb.deck import Deck, Problem, deck_id, find_deck_files
 from kb.errors import KbError
-from kb.manifest import (image_paths, manifest_entry, read_manifest, rel,
-                         unchanged_entry, write_manifest)
+from kb.manifest import (ReadDeck, image_paths, manifest_entry, read_for_index, read_manifest,
+                         rel, unchanged_entry, write_manifest)
 from kb.ocr import SPAWN, ocr_files
 from kb.settings import Settings
 
@@ -201,17 +201,12 @@ def ocr_problems(deck: Deck, ocr: dict, settings: Settings, empty: bool = False)
     return found
 
 
-def _read(args):
-    path, content = args
-    return read_deck(path, content)
-
-
-def read_decks(paths: list[Path], content: Path, jobs: int) -> list:
-    """Parse decks, in parallel processes when there are many."""
+def read_decks(paths: list[Path], content: Path, jobs: int) -> list[ReadDeck]:
+    """Read and parse decks, in parallel processes when there are many."""
     if jobs <= 1 or len(paths) < 50:
-        return [read_deck(p, content) for p in paths]
+        return [read_for_index(p, content) for p in paths]
     with ProcessPoolExecutor(max_workers=jobs, mp_context=SPAWN) as pool:
-        return list(pool.map(_read, [(p, content) for p in paths], chunksize=16))
+        return list(pool.map(read_for_index, paths, [content] * len(paths), chunksize=16))
 
 
 class NullProgress:
@@ -257,11 +252,10 @@ def reindex(settings: Settings, full: bool = False, jobs: int | None = None,
         removed = [ident for ident in old if ident not in current]
 
         parsed = read_decks([current[i] for i in todo], settings.content, jobs)
-        decks = {}
-        for ident, (deck, problems) in zip(todo, parsed):
-            report.warnings += problems
-            decks[ident] = (deck, problems)
-        images = {p for d, _ in decks.values() if d for p in image_paths(d) if p.is_file()}
+        decks = dict(zip(todo, parsed))
+        for read in parsed:
+            report.warnings += read.problems
+        images = {p for r in parsed if r.deck for p in image_paths(r.deck) if p.is_file()}
         with progress("OCR", len(images)) as bar:
             batch = ocr_files(images, ocr_cache_path(settings), jobs, bar.update)
         report.images, report.ocr_run, report.ocr_cached = len(images), batch.ran, batch.cached
@@ -275,15 +269,15 @@ def reindex(settings: Settings, full: bool = False, jobs: int | None = None,
             for ident in removed + todo:
                 writer.delete_by_term("deck", ident)
             with progress("Indexing", len(decks)) as bar:
-                for ident, (deck, problems) in decks.items():
-                    path = current[ident]
+                for ident, read in decks.items():
+                    deck, problems, path = read.deck, read.problems, current[ident]
                     if deck:
                         ocr_found = ocr_problems(deck, batch.results, settings)
                         report.warnings += ocr_found
                         problems = problems + ocr_found
                         for doc in slide_documents(deck, batch.results, settings):
                             writer.add_document(**doc)
-                    entries[ident] = manifest_entry(deck, path, problems, settings)
+                    entries[ident] = manifest_entry(read, path, problems, settings)
                     if ident in old:
                         report.updated += 1
                     else:

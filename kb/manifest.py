@@ -6,9 +6,10 @@ It is written after the index commit, so it can lag the index but never lead it.
 import hashlib
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
-from kb.deck import Deck, Problem
+from kb.deck import Deck, Problem, read_deck
 from kb.ocr import OCR_VERSION
 from kb.settings import Settings
 
@@ -73,14 +74,34 @@ def unchanged_entry(entry: dict | None, path: Path, settings: Settings) -> dict 
     return {**entry, "state": state} if same else None
 
 
-def manifest_entry(deck: Deck | None, path: Path, problems: list[Problem], settings: Settings) -> dict:
+@dataclass(frozen=True)
+class ReadDeck:
+    """A deck as one reindex read it: parsed, with the state and hash of the bytes parsed."""
+
+    deck: Deck | None
+    problems: list
+    state: list | None
+    digest: str | None
+
+
+def read_for_index(path: Path, content: Path) -> ReadDeck:
+    """Read a deck file once: stat, bytes, hash and parse all come from the same read."""
+    state = file_state(path)
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return ReadDeck(*read_deck(path, content), state, None)
+    return ReadDeck(*read_deck(path, content, data), state, hashlib.sha256(data).hexdigest())
+
+
+def manifest_entry(read: ReadDeck, path: Path, problems: list[Problem], settings: Settings) -> dict:
     """What the manifest remembers of a deck: enough to skip it next time and to list it."""
-    data = path.read_bytes()
+    deck = read.deck
     media = {rel(p, settings): file_state(p) for p in (image_paths(deck) if deck else ())}
     return {
         "path": rel(path, settings),
-        "state": file_state(path),
-        "hash": hashlib.sha256(data).hexdigest(),
+        "state": read.state,
+        "hash": read.digest,
         "media": media,
         "ocr": OCR_VERSION,
         "title": deck.title if deck else "",

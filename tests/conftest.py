@@ -6,6 +6,10 @@ import pytest
 
 from kb.settings import Settings
 
+# The keys SPEC §5 promises for every hit in the search JSON.
+SPEC_HIT_KEYS = {"deck", "anchor", "h", "v", "url", "deck_title", "title", "snippet", "matched",
+                 "tags", "date", "score"}
+
 
 def write(root, rel, text):
     """Write a deck (or any text file) under root, dedenting the text."""

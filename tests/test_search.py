@@ -2,12 +2,9 @@
 
 import pytest
 
-from conftest import write
+from conftest import SPEC_HIT_KEYS, write
 from kb.index import reindex
 from kb.search import SlideIndex, search
-
-HIT_KEYS = {"deck", "anchor", "h", "v", "url", "deck_title", "title", "snippet", "matched",
-            "tags", "date", "score"}
 
 
 @pytest.fixture(scope="module")
@@ -194,5 +191,5 @@ def test_paging_and_json_shape(index):
     data = first.as_dict()
     assert {"query", "total", "page", "per_page", "suggestion", "facets", "hits"} <= set(data)
     assert set(data["facets"]) == {"tags", "years"}
-    assert HIT_KEYS <= set(data["hits"][0])
+    assert SPEC_HIT_KEYS <= set(data["hits"][0])
     assert search(index, "survival", page=10_000).hits == ()

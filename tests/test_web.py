@@ -10,14 +10,11 @@ from urllib.parse import quote
 import pytest
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 
-from conftest import write
+from conftest import SPEC_HIT_KEYS, write
 from kb.index import reindex
 from kb.render import highlight_terms, render_markdown, ImageResolver
 from kb.web import create_app
 from live import make_site
-
-SPEC_HIT_KEYS = {"deck", "anchor", "h", "v", "url", "deck_title", "title", "snippet", "matched",
-                 "tags", "date", "score"}
 
 
 @pytest.fixture(scope="module")
