@@ -16,58 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from whoosh import index as whoosh_index
-from whoosh.analysis import STOP_WORDS, CharsetFilter, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
-from whoosh.lang import porter2
-from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
-from whoosh.support.charset import accent_map
 from whoosh.writing import CLEAR
 
 from kb.deck import Deck, Problem, deck_id, find_deck_files
 from kb.errors import KbError
-from kb.manifest import (ReadDeck, image_paths, manifest_entry, read_for_index, read_manifest,
+from kb.manifest import (ReadDeck, image_paths, manifest_entry, read_for_index,
                          rel, unchanged_entry, write_manifest)
 from kb.ocr import SPAWN, ocr_files
+from kb.schema import SCHEMA_VERSION, load_manifest, make_schema, text_analyzer, whoosh_dir
 from kb.settings import Settings
-
-SCHEMA_VERSION = 2
-# Letters and digits only: `np.linalg.norm`, `max_retries` and `**term**` become plain words.
-WORD = r"[^\W_]+"
-
-
-# Whoosh's stop words plus the question words students type ("what is a hazard ratio").
-STOP_WORDS = STOP_WORDS | {"what", "how", "why", "which", "who", "does", "do", "i", "my", "me"}
-
-
-def text_analyzer(stem: bool = True):
-    chain = RegexTokenizer(WORD) | LowercaseFilter() | CharsetFilter(accent_map)
-    return chain | StopFilter(STOP_WORDS, minsize=1) | StemFilter(stemfn=porter2.stem) if stem else chain
-
-
-def make_schema() -> Schema:
-    text = text_analyzer()
-    return Schema(
-        deck=ID(stored=True),
-        anchor=STORED,
-        h=STORED,
-        v=STORED,
-        deck_title=TEXT(analyzer=text, stored=True),
-        title=TEXT(analyzer=text, stored=True),
-        body=TEXT(analyzer=text, stored=True),
-        alt=TEXT(analyzer=text, stored=True),
-        ocr=TEXT(analyzer=text, stored=True),
-        notes=TEXT(analyzer=text, stored=True),
-        tag=KEYWORD(lowercase=True, commas=True),  # for tag: filters, any case
-        tagcase=KEYWORD(commas=True),  # for facets, in the case the lecturer wrote
-        tagtext=TEXT(analyzer=text),  # so plain words find course codes too
-        tags=STORED,
-        date=DATETIME(stored=True),
-        year=ID(stored=True),
-        image=STORED,  # media id or content-relative path of the slide's first image
-        image_only=STORED,
-        # The deck's distinct unstemmed words, on its first slide only: the vocabulary that
-        # "did you mean" draws from (per slide it was 43% of all postings).
-        words=TEXT(analyzer=text_analyzer(stem=False), phrase=False),
-    )
 
 
 @dataclass
@@ -91,10 +48,6 @@ class ReindexReport:
         return out
 
 
-def whoosh_dir(settings: Settings) -> Path:
-    return settings.index / "whoosh"
-
-
 def ocr_cache_path(settings: Settings) -> Path:
     return settings.index / "ocr-cache.sqlite3"
 
@@ -110,20 +63,6 @@ def open_for_writing(settings: Settings):
             return ix
     whoosh_dir(settings).mkdir(parents=True, exist_ok=True)
     return whoosh_index.create_in(folder, schema)
-
-
-def load_manifest(settings: Settings) -> dict:
-    """What the last finished reindex indexed: {"decks": {id: entry}}; {} if none."""
-    return read_manifest(settings, SCHEMA_VERSION)
-
-
-def open_index(settings: Settings):
-    """The Whoosh index for reading; a KbError that says what to run if there is none."""
-    try:
-        return whoosh_index.open_dir(str(whoosh_dir(settings)))
-    except (whoosh_index.EmptyIndexError, OSError):
-        raise KbError(f"No index in {settings.index}/ yet: run `kb reindex` "
-                      f"(with --content pointing at your decks) first.") from None
 
 
 @contextlib.contextmanager

@@ -11,22 +11,8 @@ from pathlib import Path
 
 from kb.deck import Deck, Problem, read_deck
 from kb.ocr import OCR_VERSION
+from kb.schema import manifest_path
 from kb.settings import Settings
-
-
-def manifest_path(settings: Settings) -> Path:
-    return settings.index / "manifest.json"
-
-
-def read_manifest(settings: Settings, schema: int) -> dict:
-    """What the last finished reindex indexed: {"decks": {id: entry}, ...}; {} if none."""
-    try:
-        manifest = json.loads(manifest_path(settings).read_text("utf-8"))
-    except (OSError, ValueError):
-        return {}
-    if manifest.get("schema") != schema:
-        return {}
-    return manifest
 
 
 def write_atomic(path: Path, text: str) -> None:

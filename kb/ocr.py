@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kb import ocr_prep
+from kb.media import sniff_type
 
 # tesseract's OpenMP threads make it about twice as slow on small images (they spin while
 # waiting), and kb runs one tesseract per core anyway; a user's own setting wins.
@@ -36,19 +37,6 @@ IMAGE_TIMEOUT = 60
 # killed): never cached. A timeout is cached, so it costs one reindex, not every one.
 TRANSIENT = "OCR did not finish:"
 
-SIGNATURES = [
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"GIF87a", "image/gif"),
-    (b"GIF89a", "image/gif"),
-    (b"II*\x00", "image/tiff"),
-    (b"MM\x00*", "image/tiff"),
-]
-# The XML prolog, comments and doctype that may come before an SVG's root element.
-SVG_ROOT = re.compile(rb"(?:\s+|<\?xml[^>]*>|<!--.*?-->|<!doctype svg[^>]*>)*<svg[\s>/]",
-                      re.IGNORECASE | re.DOTALL)
-
-
 @dataclass(frozen=True)
 class OcrResult:
     text: str
@@ -60,21 +48,6 @@ class OcrBatch:
     results: dict  # Path → OcrResult
     ran: int
     cached: int
-
-
-def sniff_type(data: bytes) -> str | None:
-    """The MIME type of image bytes from their magic numbers; None if not an image."""
-    for magic, mime in SIGNATURES:
-        if data.startswith(magic):
-            return mime
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    # "BM" alone would catch text files; the DIB header after it has one of a few sizes.
-    if data[:2] == b"BM" and int.from_bytes(data[14:18], "little") in (12, 40, 52, 56, 64, 108, 124):
-        return "image/bmp"
-    if SVG_ROOT.match(data[:4096].removeprefix(b"\xef\xbb\xbf")):
-        return "image/svg+xml"
-    return None
 
 
 def ocr_image(data: bytes) -> OcrResult:

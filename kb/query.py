@@ -7,7 +7,7 @@ from whoosh import query as Q
 from whoosh.qparser import FuzzyTermPlugin, GtLtPlugin, MultifieldParser
 from whoosh.qparser.dateparse import DateParserPlugin
 
-from kb.index import WORD
+from kb.schema import WORD
 
 SEARCH_FIELDS = ["title", "deck_title", "body", "alt", "ocr", "notes", "tagtext"]
 # BM25F weights: titles above body, body above what only an image or the notes say.

@@ -26,7 +26,7 @@ import nh3
 from markupsafe import Markup
 
 from kb.deck import MEDIA_PREFIX, SAFE_MEDIA_ID
-from kb.index import WORD, text_analyzer
+from kb.schema import WORD, text_analyzer
 
 EXTENSIONS = ["fenced_code", "tables", "sane_lists", "md_in_html"]
 FENCE_OPEN = re.compile(r"^( {0,3})(`{3,}|~{3,})[ \t]*([^\s`{\[]*)(.*)$")

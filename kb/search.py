@@ -12,7 +12,7 @@ from whoosh.reading import TermNotFound
 
 from kb.deck import slide_url
 from kb.errors import KbError
-from kb.index import WORD, open_index, text_analyzer
+from kb.schema import WORD, open_index, text_analyzer
 from kb.query import (MAX_QUERY, SEARCH_FIELDS, filters, make_parser, parse, query_terms,
                       relaxations)
 from kb.settings import Settings

@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 import kb
 from kb.deck import SAFE_MEDIA_ID, slide_url
 from kb.errors import KbError
-from kb.ocr import sniff_type
+from kb.media import sniff_type
 from kb.render import asset_path, display_title, highlight_terms, query_terms
 from kb.search import MAX_QUERY, SearchResult, SlideIndex, search
 from kb.settings import Settings

@@ -16,8 +16,7 @@ from pathlib import Path
 from markupsafe import Markup
 
 from kb.deck import DECK_SUFFIXES, Deck, deck_id, deck_url, read_deck, slide_url
-from kb.index import load_manifest
-from kb.manifest import manifest_path
+from kb.schema import load_manifest, manifest_path
 from kb.errors import KbError
 from kb.render import ImageResolver, display_title, render_markdown
 from kb.search import SlideIndex

@@ -1,22 +1,8 @@
 """Shared fixtures: a content folder in tmp_path and settings pointing at it."""
 
-import textwrap
-
 import pytest
 
 from kb.settings import Settings
-
-# The keys SPEC §5 promises for every hit in the search JSON.
-SPEC_HIT_KEYS = {"deck", "anchor", "h", "v", "url", "deck_title", "title", "snippet", "matched",
-                 "tags", "date", "score"}
-
-
-def write(root, rel, text):
-    """Write a deck (or any text file) under root, dedenting the text."""
-    path = root / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-    return path
 
 
 @pytest.fixture

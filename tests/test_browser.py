@@ -9,7 +9,7 @@ import pytest
 from kb.index import reindex
 from kb.settings import Settings
 from kb.web import create_app
-from live import PHONE, chromium, live_server, make_site
+from helpers import PHONE, chromium, serve_kb, make_site
 
 pytestmark = pytest.mark.browser
 COHORTS = "/decks/courses/EPI101/week02-cohorts"
@@ -21,7 +21,7 @@ def base(tmp_path_factory):
     make_site(root / "content")
     settings = Settings(content=root / "content", index=root / "index")
     reindex(settings)
-    with live_server(create_app(settings)) as url:
+    with serve_kb(settings) as url:
         yield url
 
 

@@ -4,7 +4,7 @@ import json
 import subprocess
 import sys
 
-from conftest import write
+from helpers import write
 
 
 def kb(settings, *args, env=None):

@@ -29,7 +29,8 @@ from pathlib import Path
 
 import pytest
 
-from kb.index import open_index, reindex
+from kb.index import reindex
+from kb.schema import open_index
 from kb.search import SlideIndex, search
 from kb.settings import Settings
 

@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from conftest import write
+from helpers import write
 from kb.deck import deck_id, find_deck_files, read_deck, slide_url
 
 

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import write
+from helpers import write
 from kb.errors import KbError
 from kb.index import reindex, reindex_lock
 from kb.search import SlideIndex, search

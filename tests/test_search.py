@@ -2,7 +2,7 @@
 
 import pytest
 
-from conftest import SPEC_HIT_KEYS, write
+from helpers import SPEC_HIT_KEYS, write
 from kb.index import reindex
 from kb.search import SlideIndex, search
 

@@ -10,11 +10,11 @@ from urllib.parse import quote
 import pytest
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 
-from conftest import SPEC_HIT_KEYS, write
+from helpers import SPEC_HIT_KEYS, write
 from kb.index import reindex
 from kb.render import highlight_terms, render_markdown, ImageResolver
 from kb.web import create_app
-from live import make_site
+from helpers import make_site
 
 
 @pytest.fixture(scope="module")

@@ -1,10 +1,11 @@
-"""Helpers for tests against the real thing: kb's app on waitress on a free loopback port,
-and a headless Chromium driven by playwright (the system's /usr/bin/chromium; never
-`playwright install`, no network but loopback).
+"""Helpers for tests against the real thing: deck files written into a temporary content
+folder, kb's app on a free loopback port (`serve_kb`), and a headless Chromium driven by
+playwright (the system's /usr/bin/chromium; never `playwright install`, no network but
+loopback).
 
 Also a small command to look at the pages, e.g. on a real content folder:
 
-    python -m tests.live --content DIR --index DIR --shots /tmp --path /search?q=normalization
+    python -m tests.helpers --content DIR --index DIR --shots /tmp --path /search?q=normalization
 """
 
 import argparse
@@ -161,7 +162,13 @@ def text_png(text: str, size=(900, 220)) -> bytes:
     return out.getvalue()
 
 
-def write_text(root: Path, rel: str, text: str) -> Path:
+# The keys SPEC §5 promises for every hit in the search JSON.
+SPEC_HIT_KEYS = {"deck", "anchor", "h", "v", "url", "deck_title", "title", "snippet", "matched",
+                 "tags", "date", "score"}
+
+
+def write(root: Path, rel: str, text: str) -> Path:
+    """Write a deck (or any text file) under root, dedenting the text."""
     path = root / rel
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
@@ -170,10 +177,10 @@ def write_text(root: Path, rel: str, text: str) -> Path:
 
 def make_site(content: Path) -> dict:
     """Decks and media for the web tests; returns the deck ids by name."""
-    write_text(content, "courses/EPI101/week02-cohorts.md", COHORTS)
-    write_text(content, "courses/STA202/regression.md", REGRESSION)
-    write_text(content, "loose.md", LOOSE)
-    write_text(content, "evil.md", EVIL)
+    write(content, "courses/EPI101/week02-cohorts.md", COHORTS)
+    write(content, "courses/STA202/regression.md", REGRESSION)
+    write(content, "loose.md", LOOSE)
+    write(content, "evil.md", EVIL)
     media = content / "media"
     media.mkdir(parents=True, exist_ok=True)
     (media / "km-plot").write_bytes(text_png("Kaplan Meier curve"))
@@ -191,8 +198,11 @@ def make_site(content: Path) -> dict:
 # ---------------------------------------------------------------- server and browser
 
 @contextlib.contextmanager
-def live_server(app):
-    """Serve a WSGI app with waitress on 127.0.0.1:<free port>; yields the base URL."""
+def serve_kb(settings_or_app):
+    """Serve kb (or an app made by create_app) on 127.0.0.1:<free port>; yields the base URL."""
+    app = settings_or_app
+    if isinstance(app, Settings):
+        app = create_app(app)
     server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4, ident="kb-test")
     thread = threading.Thread(target=server.run, name="kb-live-server", daemon=True)
     thread.start()
@@ -219,7 +229,7 @@ def chromium():
 def screenshots(settings: Settings, out: Path, paths: list[str]) -> list[Path]:
     """Full-page screenshots of `paths` at desktop and phone widths; returns the files."""
     made = []
-    with live_server(create_app(settings)) as base, chromium() as browser:
+    with serve_kb(settings) as base, chromium() as browser:
         for name, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
             page = browser.new_page(viewport=viewport)
             for i, path in enumerate(paths):
