@@ -1,24 +1,24 @@
 """Query string → ranked slides (SPEC §4): the one search behind `kb search` and the web app."""
 
 import datetime as dt
-import re
 import threading
 from dataclasses import dataclass, field
-from html import escape
 from collections import Counter, OrderedDict
 
-from whoosh import highlight, query as Q, scoring
+from whoosh import query as Q, scoring
 from whoosh.reading import TermNotFound
 
 from kb.deck import slide_url
 from kb.errors import KbError
-from kb.schema import WORD, open_index, text_analyzer
-from kb.query import (MAX_QUERY, SEARCH_FIELDS, filters, make_parser, parse, query_terms,
-                      relaxations)
+from kb.deckhits import SLIDE, page_rows, split_matches
+from kb.schema import base_field, open_index
+from kb.query import (MAX_QUERY, SEARCH_FIELDS, filters, make_parser, own_words, parse,
+                      query_terms, relaxations)
+from kb.snippets import query_stems, snippet as make_snippet
+from kb.suggest import suggest
 from kb.settings import Settings
 
 FIELD_NAMES = {"tagtext": "tags"}  # what the JSON calls a matched field
-SNIPPET_ORDER = ["body", "ocr", "notes", "alt", "title", "deck_title"]
 MAX_PAGE = 1000
 CACHE_SIZE = 512  # results kept per index generation
 
@@ -40,6 +40,8 @@ class Hit:
     score: float
     image: str | None  # media id (or content path) of the slide's first image
     image_only: bool
+    kind: str = SLIDE  # "deck": the deck matches through its title or tags only (kb.deckhits)
+    more: int = 0  # other slides of this deck that match only through the deck
 
     def as_dict(self) -> dict:
         return {
@@ -48,6 +50,7 @@ class Hit:
             "snippet_field": self.snippet_field, "matched": list(self.matched),
             "tags": list(self.tags), "date": self.date.date().isoformat() if self.date else None,
             "score": round(self.score, 4), "image": self.image, "image_only": self.image_only,
+            "kind": self.kind, "more": self.more,
         }
 
 
@@ -63,6 +66,8 @@ class SearchResult:
     relaxed: bool = False  # no slide had every word; these have most of them
     tags: tuple[str, ...] = ()
     deck: str | None = None
+    notices: tuple[str, ...] = ()  # parts of the query that were not read ("ignored date:x")
+    slides: int = 0  # slides matched (a deck row stands for several)
 
     @property
     def pages(self) -> int:
@@ -74,17 +79,8 @@ class SearchResult:
             "per_page": self.per_page, "pages": self.pages, "suggestion": self.suggestion,
             "relaxed": self.relaxed, "filters": {"tags": list(self.tags), "deck": self.deck},
             "facets": self.facets, "hits": [h.as_dict() for h in self.hits],
+            "notices": list(self.notices), "slides": self.slides,
         }
-
-
-class MarkFormatter(highlight.HtmlFormatter):
-    """Whoosh's HTML formatter (which escapes the text) with plain <mark> around matches."""
-
-    def __init__(self):
-        super().__init__(between=" … ")
-
-    def format_token(self, text, token, replace=False):
-        return "<mark>" + escape(highlight.get_text(text, token, replace), quote=False) + "</mark>"
 
 
 class SlideIndex:
@@ -212,60 +208,27 @@ def matched_fields(reader, docnums: list[int], terms) -> dict[int, set[str]]:
     return found
 
 
-def to_hit(hit, fields: set[str]) -> Hit:
+def to_hit(row, fields: set[str], stems) -> Hit:
+    hit = row.hit
     stored = hit.fields()
+    fields = {base_field(f) for f in fields}
     matched = [FIELD_NAMES.get(f, f) for f in SEARCH_FIELDS if f in fields]
-    snippet_field, snippet = "body", ""
-    for name in SNIPPET_ORDER:
-        if name in fields and stored.get(name):
-            snippet = " ".join(hit.highlights(name, top=2).split())
-            if snippet:
-                snippet_field = name
-                break
-    if not snippet:
-        for name in ("body", "ocr", "notes"):
-            if stored.get(name):
-                snippet_field = name
-                snippet = escape(short(stored[name]), quote=False)
-                break
+    found = make_snippet(stored, stems, stored.get("lang") or "en")
     return Hit(
         deck=stored["deck"], anchor=stored["anchor"], h=stored["h"], v=stored["v"],
         url=slide_url(stored["deck"], stored["anchor"]),
         deck_title=stored.get("deck_title", ""), title=stored.get("title", ""),
-        snippet=snippet, snippet_field=snippet_field, matched=tuple(matched),
+        snippet=found.html, snippet_field=found.field, matched=tuple(matched),
         tags=tuple(stored.get("tags") or ()), date=stored.get("date"), score=hit.score or 0.0,
         image=stored.get("image"), image_only=bool(stored.get("image_only")),
+        kind=row.kind, more=row.more,
     )
 
 
-def short(text: str, limit: int = 200) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def suggest(searcher, text: str) -> str | None:
-    """'Did you mean': each unknown word swapped for the closest real word of the slides."""
-    analyzer = text_analyzer(stem=False)
-    changed, out = False, text
-    for match in reversed(list(re.finditer(r"(?<![\w:])" + WORD + r"(?![\w:*~])", text))):
-        word = match.group(0)
-        tokens = [t.text for t in analyzer(word)]
-        if len(tokens) != 1 or word.upper() in ("AND", "OR", "NOT") or len(word) < 4:
-            continue
-        if searcher.doc_frequency("words", tokens[0]):
-            continue
-        # Two edits turn short words into unrelated ones ("org" → "of"): allow one there.
-        maxdist = 1 if len(word) <= 5 else 2
-        found = searcher.suggest("words", tokens[0], limit=1, maxdist=maxdist, prefix=1)
-        if found and len(found[0]) >= 3 and found[0] != tokens[0]:
-            out = out[: match.start()] + found[0] + out[match.end():]
-            changed = True
-    return out if changed else None
-
-
 def search(index: SlideIndex, text: str, tags=(), deck: str | None = None, page: int = 1,
-           per_page: int = 10) -> SearchResult:
-    """Search slides. Never raises for odd input: a bad query is searched as plain words."""
+           per_page: int = 10, live: bool = False) -> SearchResult:
+    """Search slides. Never raises for odd input: a bad query is searched as plain words.
+    `live`: the query is still being typed, so its last word is also a prefix."""
     text = (text or "")[:MAX_QUERY].strip()
     tags = tuple(t for t in tags if t)
     page = min(max(1, int(page)), MAX_PAGE)
@@ -273,14 +236,17 @@ def search(index: SlideIndex, text: str, tags=(), deck: str | None = None, page:
     if not text and not tags and not deck:
         return SearchResult(text, 0, page, per_page, tags=tags, deck=deck)
     searcher = index.searcher()
-    key = (searcher.ixreader.generation(), text, tags, deck, page, per_page)
-    return index.cached(key, lambda: run_search(index, searcher, text, tags, deck, page, per_page))
+    key = (searcher.ixreader.generation(), text, tags, deck, page, per_page, live)
+    return index.cached(key, lambda: run_search(index, searcher, text, tags, deck, page,
+                                                per_page, live))
 
 
-def run_search(index, searcher, text, tags, deck, page, per_page) -> SearchResult:
-    q = parse(index.local.parser, searcher.reader(), text) if text else Q.Every()
+def run_search(index, searcher, text, tags, deck, page, per_page, live=False) -> SearchResult:
+    parsed = parse(index.local.parser, searcher.reader(), text, live) if text else None
+    q = parsed.q if parsed else Q.Every()
+    notices = parsed.notices if parsed else ()
     if isinstance(q, Q.qcore._NullQuery):
-        return SearchResult(text, 0, page, per_page, tags=tags, deck=deck)
+        return SearchResult(text, 0, page, per_page, tags=tags, deck=deck, notices=notices)
     limit = filters(tags, deck)
     relaxed = False
     # One unscored pass gives the total and the facets; the scored pass needs only the top.
@@ -291,16 +257,17 @@ def run_search(index, searcher, text, tags, deck, page, per_page) -> SearchResul
             if docnums:
                 q, relaxed = looser, True
                 break
+    split = split_matches(searcher, q, own_words(q) if parsed else None, docnums, limit)
     hits = ()
-    if docnums and (page - 1) * per_page < len(docnums):
-        results = searcher.search(q, limit=page * per_page, filter=limit)
-        results.fragmenter = highlight.ContextFragmenter(maxchars=240, surround=60)
-        results.formatter = MarkFormatter()
-        page_hits = results[(page - 1) * per_page:]
-        fields = matched_fields(searcher.reader(), [hit.docnum for hit in page_hits],
-                                query_terms(q, searcher.reader()))
-        hits = tuple(to_hit(hit, fields[hit.docnum]) for hit in page_hits)
-    suggestion = suggest(searcher, text) if text and (len(docnums) < 3 or relaxed) else None
+    if split.total and (page - 1) * per_page < split.total:
+        rows = page_rows(searcher, q, split, page, per_page)
+        terms = query_terms(q, searcher.reader())
+        fields = matched_fields(searcher.reader(), [row.hit.docnum for row in rows], terms)
+        stems = query_stems(t for t in terms if t[0] in SEARCH_FIELDS)
+        hits = tuple(to_hit(row, fields[row.hit.docnum], stems) for row in rows)
+    found = 0 if relaxed else len(docnums)
+    suggestion = (suggest(searcher, index.local.parser, text, found, limit, live)
+                  if text and (len(docnums) < 3 or relaxed) else None)
     facets = facets_of(docnums, index.facet_tables(searcher))
-    return SearchResult(text, len(docnums), page, per_page, hits, suggestion, facets, relaxed,
-                        tags, deck)
+    return SearchResult(text, split.total, page, per_page, hits, suggestion, facets, relaxed,
+                        tags, deck, notices, len(docnums))

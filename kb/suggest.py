@@ -1,0 +1,56 @@
+"""'Did you mean': the query with its unknown words swapped for close real words.
+
+Offered only when every word swapped in is a real word of the slides (the unstemmed `words`
+vocabulary, as the slides spell it) close to what was typed, and the new query finds more
+slides than the typed one. Filters (`deck:…`, `year:2024`, `date:[…]`) are never respelled
+and never part of the suggestion: the page keeps its filters apart from the words.
+"""
+
+import re
+
+from whoosh import query as Q
+
+from kb.query import parse
+from kb.schema import WORD, text_analyzer
+
+FILTER_TOKEN = re.compile(r"(?<!\S)[\w.-]+:(?:\[[^\]]*\]?|\"[^\"]*\"?|\S*)")
+MIN_LENGTH = 4  # shorter words have too many close neighbours ("org" → "of")
+OPERATORS = {"AND", "OR", "NOT", "TO"}
+
+
+def max_edits(word: str) -> int:
+    """Two edits turn a seven-letter word into another word ("theorem" → "there")."""
+    return 1 if len(word) <= 7 else 2
+
+
+def respell(searcher, words_text: str, keep_last: bool) -> str | None:
+    """Each word the slides do not have → the closest one they do (None if nothing changed)."""
+    analyzer = text_analyzer(stem=False)
+    matches = list(re.finditer(r"(?<![\w#+.*~])" + WORD + r"(?![\w*~#+])", words_text))
+    if keep_last and matches and matches[-1].end() == len(words_text):
+        matches = matches[:-1]  # still being typed: a prefix, not a misspelling
+    changed, out = False, words_text
+    for match in reversed(matches):
+        word = match.group(0)
+        tokens = [t.text for t in analyzer(word)]
+        if len(tokens) != 1 or word.upper() in OPERATORS or len(word) < MIN_LENGTH:
+            continue
+        if not re.fullmatch(r"[^\W\d_]+", tokens[0]) or searcher.doc_frequency("words", tokens[0]):
+            continue
+        found = searcher.suggest("words", tokens[0], limit=1, maxdist=max_edits(word), prefix=1)
+        if found and len(found[0]) >= 3 and found[0] != tokens[0]:
+            out = out[: match.start()] + found[0] + out[match.end():]
+            changed = True
+    return out if changed else None
+
+
+def suggest(searcher, parser, text: str, found: int, limit=None, live: bool = False) -> str | None:
+    """A better query than `text` (which found `found` slides with all its words), or None."""
+    kept = FILTER_TOKEN.findall(text)
+    words_text = " ".join(FILTER_TOKEN.sub(" ", text).split())
+    better = respell(searcher, words_text, keep_last=live and not text.endswith(" "))
+    if not better:
+        return None
+    parsed = parse(parser, searcher.reader(), " ".join([better] + kept))
+    q = Q.And([parsed.q, limit]) if limit else parsed.q
+    return better if len(list(searcher.docs_for_query(q))) > found else None
