@@ -251,6 +251,10 @@ def run_search(index, searcher, text, tags, deck, page, per_page, live=False) ->
     relaxed = False
     # One unscored pass gives the total and the facets; the scored pass needs only the top.
     docnums = set(searcher.docs_for_query(Q.And([q, limit]) if limit else q))
+    if not docnums and parsed and not live:  # `regres` typed whole: also the start of a word
+        typed = parse(index.local.parser, searcher.reader(), text, live=True).q
+        docnums = set(searcher.docs_for_query(Q.And([typed, limit]) if limit else typed))
+        q = typed if docnums else q
     if not docnums:
         for looser in relaxations(q):
             docnums = set(searcher.docs_for_query(Q.And([looser, limit]) if limit else looser))

@@ -2,8 +2,9 @@
 
 Offered only when every word swapped in is a real word of the slides (the unstemmed `words`
 vocabulary, as the slides spell it) close to what was typed, and the new query finds more
-slides than the typed one. Filters (`deck:…`, `year:2024`, `date:[…]`) are never respelled
-and never part of the suggestion: the page keeps its filters apart from the words.
+slides than the typed one. Filters (`deck:…`, `tag:…`, `date:[…]`) are never respelled:
+they stay as typed, and `year:` is left out (it is the year facet, which the page keeps in
+its own parameter).
 """
 
 import re
@@ -46,11 +47,13 @@ def respell(searcher, words_text: str, keep_last: bool) -> str | None:
 
 def suggest(searcher, parser, text: str, found: int, limit=None, live: bool = False) -> str | None:
     """A better query than `text` (which found `found` slides with all its words), or None."""
-    kept = FILTER_TOKEN.findall(text)
+    filters = FILTER_TOKEN.findall(text)
     words_text = " ".join(FILTER_TOKEN.sub(" ", text).split())
     better = respell(searcher, words_text, keep_last=live and not text.endswith(" "))
     if not better:
         return None
-    parsed = parse(parser, searcher.reader(), " ".join([better] + kept))
+    parsed = parse(parser, searcher.reader(), " ".join(filters + [better]))
     q = Q.And([parsed.q, limit]) if limit else parsed.q
-    return better if len(list(searcher.docs_for_query(q))) > found else None
+    if len(list(searcher.docs_for_query(q))) <= found:
+        return None
+    return " ".join([f for f in filters if not f.lower().startswith("year:")] + [better])
