@@ -127,9 +127,9 @@ def test_huge_page_number_says_so(client):
 
 
 def test_did_you_mean_links_to_the_suggestion(client):
-    data = client.get("/api/search?q=censorin").get_json()
+    data = client.get("/api/search?q=cenzoring").get_json()
     assert data["suggestion"] == "censoring"
-    page = html_of(client.get("/search?q=censorin"))
+    page = html_of(client.get("/search?q=cenzoring"))
     assert 'Did you mean <a href="/search?q=censoring">censoring</a>' in page
 
 
