@@ -15,9 +15,13 @@ ORDER = ("body", "ocr", "notes", "alt", "title", "deck_title")  # ties go to the
 WINDOW = 32  # words in a snippet
 MAX_TEXT = 20_000  # characters of a field looked at: a snippet never needs a whole book
 TOKEN = re.compile(r"\S+")
-# What the slide text may still carry of its source: TeX math and markdown marks.
-MATH = re.compile(r"\$\$(.+?)\$\$|\$(?=\S)([^$\n]+?)(?<=\S)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
-TEX_COMMAND = re.compile(r"\\(?:begin|end)\{[^}]*\}|\\[A-Za-z]+\*?|[{}^]|\\.")
+# What the slide text may still carry of its source: TeX math and markdown marks. A span
+# between dollars is math when it holds TeX (a command, _ ^ or braces): "$5 and $10" is not.
+MATH = re.compile(r"\$\$(.+?)\$\$|\$([^$\n]*[\\^_{][^$\n]*)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
+TEX_SYMBOLS = {"rightarrow": "→", "to": "→", "leftarrow": "←", "Rightarrow": "⇒", "ldots": "…",
+               "cdots": "…", "le": "≤", "leq": "≤", "ge": "≥", "geq": "≥", "neq": "≠", "ne": "≠",
+               "times": "×", "cdot": "·", "in": "∈", "sum": "Σ", "infty": "∞", "approx": "≈"}
+TEX_COMMAND = re.compile(r"\\(?:begin|end)\{[^}]*\}|\\([A-Za-z]+)\*?|[{}^_]|\\.")
 MARKS = re.compile(r"(?<!\w)(\*{1,3}|_{1,3}|`+|~~)(?=\S)|(?<=\S)(\*{1,3}|_{1,3}|`+|~~)(?!\w)|^\s*(#{1,6}|>+)\s+",
                    re.MULTILINE)
 
@@ -29,9 +33,18 @@ class Snippet:
     matched: frozenset  # the fields whose text holds a query word
 
 
+def plain_math(tex: str) -> str:
+    """`a_1 \\rightarrow b^2` → `a1 → b2`: symbols a reader knows, no TeX commands."""
+    def plain(m):
+        if m.group(1):
+            return f" {TEX_SYMBOLS.get(m.group(1), '')} "
+        return " " if m.group(0) in "{}" else ""
+    return TEX_COMMAND.sub(plain, tex)
+
+
 def clean(text: str) -> str:
     """Plain words a reader sees: TeX math reduced to its letters, markdown marks dropped."""
-    text = MATH.sub(lambda m: " " + TEX_COMMAND.sub(" ", next(g for g in m.groups() if g)) + " ", text)
+    text = MATH.sub(lambda m: " " + plain_math(next(g for g in m.groups() if g)) + " ", text)
     text = MARKS.sub(" ", text)
     return " ".join(text[:MAX_TEXT].split())
 
