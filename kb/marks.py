@@ -1,10 +1,13 @@
 """Which slides of a deck a search's results point to, so the deck page can say how many
 of this query's hits are on it and mark the words on exactly those slides."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from kb.deckhits import DECK
+from kb.render import fold  # the key the page's script compares words by
+from kb.schema import ENGLISH
 from kb.search import SlideIndex, search
+from kb.snippets import clean, marked_spans
 
 PAGE = 100  # the largest page search() serves
 
@@ -13,6 +16,7 @@ PAGE = 100  # the largest page search() serves
 class DeckHits:
     anchors: tuple[str, ...]  # slides that are hits of their own, best first
     through_deck: int = 0  # slides that match only through the deck's title or tags
+    stems: dict = field(default_factory=dict, compare=False)  # language → stems the query seeks
 
     @property
     def count(self) -> int:
@@ -34,5 +38,16 @@ def hits_in_deck(index: SlideIndex, text: str, deck: str, tags=(), live: bool = 
                 anchors.append(hit.anchor)
                 through += hit.more
         if page >= result.pages:
-            return DeckHits(tuple(anchors), through)
+            return DeckHits(tuple(anchors), through, result.stems)
         page += 1
+
+
+def marked_words(hits: DeckHits, texts, lang: str = ENGLISH) -> list[str]:
+    """The words (folded) of `texts` — the hit slides' text — that the query matched,
+    stemmed in the deck's language as the index stemmed them."""
+    stems = hits.stems.get(lang, set())
+    found = set()
+    for text in texts:
+        text = clean(text or "")
+        found.update(fold(text[s:e]) for s, e, _ in marked_spans(text, stems, lang))
+    return sorted(found)

@@ -68,6 +68,7 @@ class SearchResult:
     deck: str | None = None
     notices: tuple[str, ...] = ()  # parts of the query that were not read ("ignored date:x")
     slides: int = 0  # slides matched (a deck row stands for several)
+    stems: dict = field(default_factory=dict, compare=False, hash=False)  # lang → stems sought
 
     @property
     def pages(self) -> int:
@@ -263,15 +264,15 @@ def run_search(index, searcher, text, tags, deck, page, per_page, live=False) ->
                 break
     split = split_matches(searcher, q, own_words(q) if parsed else None, docnums, limit)
     hits = ()
+    terms = query_terms(q, searcher.reader())
+    stems = query_stems(t for t in terms if t[0] in SEARCH_FIELDS)
     if split.total and (page - 1) * per_page < split.total:
         rows = page_rows(searcher, q, split, page, per_page)
-        terms = query_terms(q, searcher.reader())
         fields = matched_fields(searcher.reader(), [row.hit.docnum for row in rows], terms)
-        stems = query_stems(t for t in terms if t[0] in SEARCH_FIELDS)
         hits = tuple(to_hit(row, fields[row.hit.docnum], stems) for row in rows)
     found = 0 if relaxed else len(docnums)
     suggestion = (suggest(searcher, index.local.parser, text, found, limit, live)
                   if text and (len(docnums) < 3 or relaxed) else None)
     facets = facets_of(docnums, index.facet_tables(searcher))
     return SearchResult(text, split.total, page, per_page, hits, suggestion, facets, relaxed,
-                        tags, deck, notices, len(docnums))
+                        tags, deck, notices, len(docnums), stems)

@@ -181,3 +181,11 @@ def test_ocr_titles_only_when_they_read_as_words():
     assert first_line("ae eel\n| =~ ii\n") == ""
     assert first_line("., ~ The survival curve\nmore") == "The survival curve"
     assert first_line("Kaplan-Meier estimate") == "Kaplan-Meier estimate"
+
+
+def test_the_deck_page_marks_words_in_the_decks_language(index):
+    from kb.marks import marked_words
+    hits = hits_in_deck(index, "nøglerne", "DAB120/normalisering")
+    assert hits.anchors == ("2",)
+    text = "En primærnøgle udpeger hver række entydigt. Nøglen er kort."
+    assert marked_words(hits, [text], "da") == ["nøglen"]
