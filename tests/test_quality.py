@@ -189,3 +189,12 @@ def test_the_deck_page_marks_words_in_the_decks_language(index):
     assert hits.anchors == ("2",)
     text = "En primærnøgle udpeger hver række entydigt. Nøglen er kort."
     assert marked_words(hits, [text], "da") == ["nøglen"]
+
+
+def test_a_live_query_stays_bounded(index):
+    searcher = index.searcher()
+    parsed = query.parse(index.local.parser, searcher.reader(), "hazard re", live=True)
+    words = {text for field, text in parsed.q.iter_all_terms() if field == "body"}
+    # "re" becomes itself and its most frequent real words, no more; "hazard" stays one word.
+    assert 1 + 1 < len(words) <= 1 + 1 + query.MAX_EXPANSIONS
+    assert len(list(parsed.q.leaves())) <= (2 + query.MAX_EXPANSIONS) * len(query.SEARCH_FIELDS)
