@@ -121,7 +121,8 @@ def snippet(stored: dict, stems: dict[str, set], lang: str = ENGLISH) -> Snippet
         spans = marked_spans(text, wanted, lang) if wanted else []
         if spans:
             matched.add(name)
-            key = (len({s for *_, s in spans}), -rank)
+            # The deck title is every slide's: it is the snippet only when nothing else matched.
+            key = (name != "deck_title", len({s for *_, s in spans}), -rank)
             if best is None or key > best[0]:
                 best = (key, name, text, spans)
     if best is None:  # matched through tags or a filter only: the slide's opening words

@@ -198,3 +198,11 @@ def test_a_live_query_stays_bounded(index):
     # "re" becomes itself and its most frequent real words, no more; "hazard" stays one word.
     assert 1 + 1 < len(words) <= 1 + 1 + query.MAX_EXPANSIONS
     assert len(list(parsed.q.leaves())) <= (2 + query.MAX_EXPANSIONS) * len(query.SEARCH_FIELDS)
+
+
+def test_the_snippet_comes_from_the_slide_not_its_deck_title(index):
+    # "Network basics" slide 1 says "network security"; its deck title says "Network" too.
+    hit = next(h for h in search(index, "network firewall").hits if h.anchor == "1")
+    assert hit.snippet_field == "body" and "<mark>firewall</mark>" in hit.snippet
+    rows_ = search(index, "programming threads").hits
+    assert rows_ and all(h.snippet_field != "deck_title" for h in rows_)
