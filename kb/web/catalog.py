@@ -1,4 +1,4 @@
-"""What the web pages show besides search hits: the list of decks and whole decks.
+"""The decks the web app serves: the list of decks (from the manifest) and whole decks.
 
 The deck list comes from the index manifest (re-read when its mtime changes); a deck page
 reads the deck file itself (found through the manifest, else by trying the deck suffixes
@@ -15,12 +15,13 @@ from pathlib import Path
 
 from markupsafe import Markup
 
-from kb.deck import DECK_SUFFIXES, Deck, deck_id, deck_url, read_deck, slide_url
+from kb.deck import DECK_SUFFIXES, Deck, deck_id, read_deck
 from kb.schema import load_manifest, manifest_path
 from kb.errors import KbError
 from kb.render import ImageResolver, display_title, render_markdown
 from kb.search import SlideIndex
 from kb.settings import Settings
+from kb.urls import deck_url, slide_url
 
 log = logging.getLogger(__name__)
 MAX_ID = 400
