@@ -4,17 +4,23 @@ safety, security headers and escaping (SPEC §5)."""
 import json
 import logging
 import re
+import subprocess
+import sys
 from html.parser import HTMLParser
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from bs4 import BeautifulSoup
+from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 
-from helpers import SPEC_HIT_KEYS, write
+from helpers import SPEC_HIT_KEYS, make_site, text_png, write
+from kb import urls
+from kb.cli import main as kb_cli
 from kb.index import reindex
 from kb.render import highlight_terms, render_markdown, ImageResolver
 from kb.web import create_app
-from helpers import make_site
 
 
 @pytest.fixture(scope="module")
@@ -40,30 +46,68 @@ def html_of(response) -> str:
     return response.get_data(as_text=True)
 
 
+def soup_of(response) -> BeautifulSoup:
+    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
+
+
+def texts(nodes) -> list[str]:
+    return [" ".join(node.get_text(" ").split()) for node in nodes]
+
+
 # ---------------------------------------------------------------- pages and JSON
 
 
 def test_home_shows_search_box_courses_and_recent_decks(client):
-    page = html_of(client.get("/"))
-    assert '<form class="search-form"' in page and 'name="q"' in page
-    assert "EPI101" in page and "STA202" in page
-    assert "Linear regression" in page and "Cohort studies" in page
+    page = soup_of(client.get("/"))
+    form = page.select_one("form#search-form")
+    assert form["action"] == "/search" and form.select_one('input[name="q"]')
+    assert form["data-results-url"] == "/search/results"
+    courses = texts(page.select(".courses .course-name"))
+    assert "EPI101" in courses and "STA202" in courses
     # newest first: the 2021 deck before the 2019 one
-    assert page.index("Linear regression") < page.index("Cohort studies")
+    recent = texts(page.select(".recent .deck-title"))
+    assert recent.index("Linear regression") < recent.index("Cohort studies")
 
 
 def test_search_page_links_each_hit_to_its_slide_with_the_words_marked(client):
-    page = html_of(client.get("/search?q=annotations"))
-    assert 'href="/decks/courses/EPI101/week02-cohorts?q=annotations#/2/1"' in page
-    assert "<mark>Annotations</mark>" in page
-    assert "Cohort studies" in page and "#/2/1" in page and "23 Oct 2019" in page
-    assert '<span class="tag">EPI101</span>' in page
+    page = soup_of(client.get("/search?q=annotations"))
+    hit = page.select_one("#hits li.hit")
+    assert hit.a["href"] == "/decks/courses/EPI101/week02-cohorts?q=annotations#/2/1"
+    assert "Annotations" in texts(hit.select(".snippet mark"))
+    assert texts(hit.select(".hit-deck, .anchor, time")) == ["Cohort studies", "#/2/1", "23 Oct 2019"]
+    assert "EPI101" in texts(hit.select(".tag"))
 
 
 def test_ocr_hit_is_labelled_and_has_a_thumbnail(client):
-    page = html_of(client.get("/search?q=kaplan"))
-    assert "Text found in image" in page
-    assert 'class="thumb" src="/api/media/km-plot"' in page
+    hit = soup_of(client.get("/search?q=kaplan")).select_one("#hits li.hit")
+    assert texts(hit.select(".snippet .label-ocr")) == ["Text found in image"]
+    assert hit.select_one("img.thumb")["src"] == "/api/media/km-plot"
+
+
+def test_results_fragment_is_the_results_part_of_the_page(client):
+    """What kb.js swaps in while typing is what the page itself shows: rendered once."""
+    for args in ("q=censoring", "q=censoring&tag=EPI101", "q=censorin", "tag=Methods&year=2019"):
+        fragment = soup_of(client.get("/search/results?" + args))
+        page = soup_of(client.get("/search?" + args)).select_one("#results")
+        assert fragment.select_one("#hits") is not None, args
+        assert str(fragment).strip() == page.decode_contents().strip(), args
+        assert fragment.find("html") is None and fragment.find("form") is None
+
+
+def test_cli_json_and_api_search_are_the_same_document(client, site):
+    settings = site["settings"]
+    for query, tags in (("censoring", ()), ("kaplan", ()), ("censorin", ()),
+                        ("methods OR regression", ("STA202",)), ("hazard ratio zebra", ())):
+        args = ["search", "--json", "--content", str(settings.content),
+                "--index", str(settings.index), *sum((["--tag", t] for t in tags), []), query]
+        cli = CliRunner().invoke(kb_cli, args)
+        assert cli.exit_code == 0, cli.output
+        api = client.get("/api/search", query_string={"q": query, "tag": list(tags)}).get_json()
+        assert json.loads(cli.output) == api, query
+        assert api["hits"] or api["suggestion"] == "censoring"
+    kaplan = client.get("/api/search?q=kaplan").get_json()["hits"][0]
+    assert {"link", "display_title", "thumbnail"} <= set(kaplan)
+    assert kaplan["thumbnail"] == "/api/media/km-plot" and kaplan["link"].endswith("?q=kaplan#/2")
 
 
 def test_api_search_has_the_spec_keys_and_deep_links(client):
@@ -165,16 +209,19 @@ def test_decks_are_grouped_by_tag_newest_first(client, site):
 
 
 def test_deck_page_shows_every_slide_with_its_anchor_and_notes_apart(client, site):
-    page = html_of(client.get("/decks/" + site["ids"]["cohorts"]))
-    for anchor in ("0", "0/1", "1", "2", "2/1", "2/2"):
-        assert f'id="/{anchor}"' in page and f'href="#/{anchor}"' in page
-    slide = page[page.index('id="/0/1"'):page.index('id="/1"')]
-    body = slide[:slide.index('class="slide-extra"')]
+    page = soup_of(client.get("/decks/" + site["ids"]["cohorts"]))
+    anchors = ["0", "0/1", "1", "2", "2/1", "2/2"]
+    assert [s["data-anchor"] for s in page.select("section.slide-wrap")] == anchors
+    assert [s["id"] for s in page.select("section.slide-wrap")] == ["/" + a for a in anchors]
+    assert [a["href"] for a in page.select(".toc a")] == ["#/" + a for a in anchors]
+    slide = page.find(id="/0/1")
+    body = slide.select_one(".slide").get_text()
     assert "The hazard ratio compares" in body and "zeppelin" not in body
-    assert '<details class="notes">' in slide and "zeppelin" in slide
-    assert '<img src="/api/media/km-plot"' in page
-    assert "Kaplan Meier curve" in page  # the OCR text, apart from the slide
-    assert f'data-url="/decks/{site["ids"]["cohorts"]}#/2/1"' in page
+    assert "zeppelin" in slide.select_one("details.notes").get_text()
+    assert "/api/media/km-plot" in [img["src"] for img in page.select(".slide img")]
+    assert "Kaplan Meier curve" in texts(page.select(".ocr-body"))  # OCR text, apart
+    link = page.find(id="/2/1").select_one(".copy-link")
+    assert link["data-url"] == link["href"] == f'/decks/{site["ids"]["cohorts"]}#/2/1'
 
 
 def test_deck_page_with_a_query_sends_the_words_to_mark(client, site):
@@ -185,12 +232,12 @@ def test_deck_page_with_a_query_sends_the_words_to_mark(client, site):
 
 
 def test_deck_images_relative_remote_and_missing(client, site):
-    page = html_of(client.get("/decks/" + site["ids"]["regression"]))
-    assert '<img src="/api/asset/courses/STA202/img/residuals.png"' in page
-    assert 'class="remote-img" href="https://example.org/chart.png"' in page
-    assert "example.org/chart.png\" alt" not in page  # never loaded as an image
-    assert "Image not available: gone" in page
-    assert 'class="language-python"' in page and "[1,3]" not in page
+    page = soup_of(client.get("/decks/" + site["ids"]["regression"]))
+    assert [img["src"] for img in page.select(".slide img")] == [
+        "/api/asset/courses/STA202/img/residuals.png"]  # the remote one is never loaded
+    assert page.select_one("a.remote-img")["href"] == "https://example.org/chart.png"
+    assert "Image not available: gone" in texts(page.select(".missing-img"))
+    assert page.select("code.language-python") and "[1,3]" not in page.get_text()
 
 
 def test_api_deck_and_one_slide(client, site):
