@@ -532,3 +532,69 @@ def test_any_markdown_renders_to_harmless_html(tmp_path_factory, text):
     resolver = ImageResolver(tmp_path_factory.getbasetemp(), tmp_path_factory.getbasetemp())
     html = str(render_markdown(text, resolver))
     assert dangers(html) == [], (text, html)
+
+
+# ---------------------------------------------------------------- one rule, one place
+
+
+def test_one_image_rule_for_what_is_ocred_and_what_is_shown(settings, content):
+    """`![](/img/x.png)` is from the content folder, `![](../media/m1)` is media file m1:
+    the indexer OCRs both and the page shows both (it once did only one of each)."""
+    write(content, "lectures/pictures.md",
+          "# Pictures\n\n![](/img/x.png)\n\n===\n\n![](../media/m1)\n\n===\n\n![](../../outside.png)\n")
+    (content / "img").mkdir(exist_ok=True)
+    (content / "img" / "x.png").write_bytes(text_png("zebra crossing"))
+    (content / "media").mkdir(exist_ok=True)
+    (content / "media" / "m1").write_bytes(text_png("walrus tusk"))
+    (content.parent / "outside.png").write_bytes(text_png("secret outside"))
+    reindex(settings)
+    client = create_app(settings).test_client()
+    zebra = client.get("/api/search?q=zebra").get_json()["hits"]
+    walrus = client.get("/api/search?q=walrus").get_json()["hits"]
+    assert [(h["anchor"], h["snippet_field"], h["thumbnail"]) for h in zebra] == [
+        ("0", "ocr", "/api/asset/img/x.png")]
+    assert [(h["anchor"], h["snippet_field"], h["thumbnail"]) for h in walrus] == [
+        ("1", "ocr", "/api/media/m1")]
+    assert client.get("/api/search?q=secret").get_json()["total"] == 0
+    page = soup_of(client.get("/decks/lectures/pictures"))
+    shown = {s["data-anchor"]: [i["src"] for i in s.select(".slide img")]
+             for s in page.select("section.slide-wrap")}
+    assert shown == {"0": ["/api/asset/img/x.png"], "1": ["/api/media/m1"], "2": []}
+    for src in shown["0"] + shown["1"]:
+        assert client.get(src).mimetype == "image/png"
+
+
+def test_url_builder():
+    assert urls.slide_url("a b", "3", "hazard ratio") == "/decks/a%20b?q=hazard+ratio#/3"
+    assert urls.slide_url("courses/EPI101/week02", "2/1") == "/decks/courses/EPI101/week02#/2/1"
+    assert urls.deck_url("x", query="") == "/decks/x"
+    assert urls.decks_url() == "/decks/" and urls.decks_url("EPI 101") == "/decks/?tag=EPI+101"
+    assert urls.search_url() == "/search"
+    assert urls.search_url("cox", ["A", "B"], "d/e", "2019", 3) == \
+        "/search?q=cox&tag=A&tag=B&deck=d%2Fe&year=2019&page=3"
+    assert urls.search_url("cox", page=1, fragment=True) == "/search/results?q=cox"
+    assert urls.media_url("km plot") == "/api/media/km%20plot"
+    assert urls.asset_url("img/a b.png") == "/api/asset/img/a%20b.png"
+    assert urls.static_url("kb.js", 7) == "/static/kb.js?v=7"
+
+
+ROOT = Path(__file__).resolve().parent.parent
+KB_PATH = re.compile(r"""(?:href|src|action)=["']/(?!/)|["'`]/(?:search|decks|api)\b""")
+
+
+def test_no_template_or_script_writes_a_kb_path_itself():
+    """Every kb URL comes from kb/urls.py: templates call it, kb.js reads rendered URLs."""
+    files = sorted((ROOT / "templates").glob("*.html")) + [ROOT / "kb" / "static" / "kb.js"]
+    found = [(f.name, m.group(0)) for f in files for m in KB_PATH.finditer(f.read_text())]
+    assert found == []
+
+
+def test_the_web_server_imports_no_writer_or_ocr_code():
+    code = ("import sys, kb.web, kb.results, kb.urls; "
+            "print(sorted(m for m in ('kb.index', 'kb.manifest', 'kb.ocr', 'kb.ocr_prep', "
+            "'pytesseract') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    code = "import sys, kb.urls, kb.media; print('flask' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"  # the URL builder and image rule need no web framework
