@@ -6,7 +6,8 @@ app from its Settings and registers one blueprint per area.
 - `media_views`: `/api/media/<id>`, `/api/asset/<path>`
 - `errors`: error pages (HTML or JSON) and the security headers of every response
 - `pages`: one context per page, rendered as HTML or as its JSON twin
-- `catalog`: the decks served (list, whole decks); `forms`: the search a page shows
+- `catalog`: finds and caches the decks served; `models`: what deck pages show;
+  `forms`: the search a page shows
 
 One `SlideIndex` per app keeps Whoosh searchers open across requests (they refresh when a
 reindex commits). URLs come from `kb.urls`, also inside templates (Jinja globals).

@@ -6,7 +6,7 @@ from flask import Blueprint, abort, request
 from kb.render import highlight_terms, query_terms
 from kb.search import MAX_QUERY
 from kb.urls import search_url
-from kb.web.catalog import DeckView, SlideView, group_by_tag
+from kb.web.models import DeckView, SlideView, group_by_tag
 from kb.web.forms import MAX_TAG, SearchForm
 from kb.web.pages import page, site
 

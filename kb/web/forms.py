@@ -56,11 +56,11 @@ class SearchForm:
         """What kb.search gets: the words, plus the year filter as a `year:` term."""
         return f"{self.q} year:{self.year}".strip() if self.year else self.q
 
-    def url(self, fragment: bool = False, **changes) -> str:
+    def url(self, **changes) -> str:
         """/search with this form's parameters, some changed (page resets unless given)."""
         changes.setdefault("page", 1)
         form = replace(self, **changes)
-        return search_url(form.q, form.tags, form.deck, form.year, form.page, fragment)
+        return search_url(form.q, form.tags, form.deck, form.year, form.page)
 
     def toggle_tag(self, tag: str) -> str:
         low = tag.lower()
