@@ -578,6 +578,18 @@ def test_url_builder():
     assert urls.static_url("kb.js", 7) == "/static/kb.js?v=7"
 
 
+def test_every_built_url_reaches_its_route(site):
+    """The builder and the blueprints' routes agree (a renamed route fails here)."""
+    routes = site["app"].url_map.bind("localhost")
+    built = {urls.home_url(): "search.search_page", urls.search_url("x"): "search.search_page",
+             urls.search_url("x", fragment=True): "search.results_fragment",
+             urls.decks_url("T"): "decks.deck_list", urls.deck_url("a/b", "q"): "decks.deck_page",
+             urls.slide_url("a/b", "2/1"): "decks.deck_page", urls.media_url("m"): "media.media",
+             urls.asset_url("img/x.png"): "media.asset", urls.static_url("kb.js"): "static"}
+    for url, endpoint in built.items():
+        assert routes.match(url.split("#")[0].split("?")[0])[0] == endpoint, url
+
+
 ROOT = Path(__file__).resolve().parent.parent
 KB_PATH = re.compile(r"""(?:href|src|action)=["']/(?!/)|["'`]/(?:search|decks|api)\b""")
 
