@@ -148,7 +148,7 @@ def test_empty_query_is_no_results_not_an_error(client):
     "title:", "deck:../../etc", "ünïcödé ☃", "%s%n", "{{7*7}}", "<script>", "date:2019-99-99",
 ])
 def test_odd_queries_never_give_a_server_error(client, query):
-    for path in ("/search", "/api/search"):
+    for path in ("/search", "/search/results", "/api/search"):
         response = client.get(path, query_string={"q": query})
         assert response.status_code == 200, (path, query)
     assert "49" not in html_of(client.get("/search", query_string={"q": "{{7*7}}"})).split("<main")[1][:200]
@@ -160,7 +160,7 @@ def test_odd_queries_never_give_a_server_error(client, query):
     "tag=<script>&tag=x&tag=y", "q=a&page=1e9",
 ])
 def test_odd_parameters_never_give_a_server_error(client, args):
-    for path in ("/search", "/api/search"):
+    for path in ("/search", "/search/results", "/api/search"):
         response = client.get(f"{path}?q=censoring&{args}")
         assert response.status_code == 200, (path, args)
 
@@ -384,7 +384,8 @@ def test_unexpected_errors_are_logged_not_shown(site, caplog, monkeypatch):
     assert app.test_client().get("/api/decks").get_json()["status"] == 500
 
 
-@pytest.mark.parametrize("path", ["/", "/search?q=x", "/api/search?q=x", "/decks/", "/decks/nope",
+@pytest.mark.parametrize("path", ["/", "/search?q=x", "/search/results?q=x", "/api/search?q=x",
+                                  "/decks/", "/decks/nope",
                                   "/api/media/km-plot", "/static/kb.css", "/healthz"])
 def test_security_headers_everywhere(client, path):
     headers = client.get(path).headers
@@ -457,7 +458,7 @@ def test_listing_and_results_escape_titles_and_tags(client, path):
     "' onmouseover='alert(1)", "</textarea><script>x</script>",
 ])
 def test_query_string_is_escaped_everywhere(client, query):
-    for path in ("/search", "/decks/evil", "/decks/courses/EPI101/week02-cohorts"):
+    for path in ("/search", "/search/results", "/decks/evil", "/decks/courses/EPI101/week02-cohorts"):
         response = client.get(path, query_string={"q": query, "tag": query, "deck": query,
                                                   "year": query})
         page = html_of(response)
