@@ -7,7 +7,7 @@ from kb.render import highlight_terms, query_terms
 from kb.search import MAX_QUERY
 from kb.urls import search_url
 from kb.web.models import DeckView, SlideView, group_by_tag
-from kb.web.forms import MAX_TAG, SearchForm
+from kb.web.forms import MAX_TAG
 from kb.web.pages import page, site
 
 bp = Blueprint("decks", __name__)
@@ -61,5 +61,4 @@ def deck_page(ident: str) -> dict:
     return {"view": view, "q": q, "terms": terms, "prefixes": prefixes,
             "marking": any(query_terms(q)) if q.strip() else False,  # not for `tag:X` alone
             "slide": slide_or_404(view, anchor) if anchor is not None else None,
-            "form": SearchForm(deck=view.info.id, per_page=site()["settings"].per_page),
             "results_url": search_url(q) if q.strip() else None}
