@@ -33,7 +33,6 @@ def create_app(settings: Settings) -> Flask:
     """The kb web app serving `settings.content` and the index at `settings.index`."""
     app = Flask("kb", template_folder=str(TEMPLATES), static_folder=str(STATIC),
                 static_url_path="/static")
-    app.config["KB_SETTINGS"] = settings
     app.json.sort_keys = False
     app.json.ensure_ascii = False
     index = SlideIndex(settings)
