@@ -565,6 +565,23 @@ def test_one_image_rule_for_what_is_ocred_and_what_is_shown(settings, content):
         assert client.get(src).mimetype == "image/png"
 
 
+@pytest.mark.parametrize("src, kind, name", [
+    ("/img/x.png", "content", "img/x.png"), ("pic.png", "content", "lectures/pic.png"),
+    ("../media/m1", "media", "m1"), ("/media/m1", "media", "m1"), ("/api/media/m1?x#y", "media", "m1"),
+    ("../../outside.png", "none", None), ("/../outside.png", "none", None),
+    ("/api/media/../m1", "none", None), ("https://example.org/a.png", "remote", None),
+    ("//example.org/a.png", "remote", None), ("data:image/png;base64,AAAA", "data", None),
+    ("", "none", None),
+])
+def test_image_rule_cases(tmp_path, src, kind, name):
+    from kb.media import resolve_image
+    content = tmp_path / "content"
+    (content / "lectures").mkdir(parents=True)
+    source = resolve_image(src, content / "lectures", content)
+    assert (source.kind, source.name) == (kind, name)
+    assert (source.problem is None) == (kind == "data")  # nothing here exists: each says so
+
+
 def test_url_builder():
     assert urls.slide_url("a b", "3", "hazard ratio") == "/decks/a%20b?q=hazard+ratio#/3"
     assert urls.slide_url("courses/EPI101/week02", "2/1") == "/decks/courses/EPI101/week02#/2/1"
