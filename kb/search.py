@@ -8,7 +8,7 @@ from collections import Counter, OrderedDict
 from whoosh import query as Q, scoring
 from whoosh.reading import TermNotFound
 
-from kb.deck import slide_url
+from kb.urls import slide_url
 from kb.errors import KbError
 from kb.deckhits import SLIDE, page_rows, split_matches
 from kb.schema import base_field, open_index
