@@ -17,6 +17,7 @@ class DeckHits:
     anchors: tuple[str, ...]  # slides that are hits of their own, best first
     through_deck: int = 0  # slides that match only through the deck's title or tags
     stems: dict = field(default_factory=dict, compare=False)  # language → stems the query seeks
+    lang: str = ENGLISH  # the deck's language
 
     @property
     def count(self) -> int:
@@ -26,25 +27,27 @@ class DeckHits:
 
 def hits_in_deck(index: SlideIndex, text: str, deck: str, tags=(), live: bool = False) -> DeckHits:
     """The query's hits on one deck, as the results page listed them."""
-    anchors, through, page = [], 0, 1
+    anchors, through, page, lang = [], 0, 1, ENGLISH
     while True:
         result = search(index, text, tags=tags, deck=deck, page=page, per_page=PAGE, live=live)
         for hit in result.hits:
             if hit.deck != deck:  # a deck in a folder of the same name
                 continue
+            lang = hit.lang
             if hit.kind == DECK:
                 through += hit.more + 1
             else:
                 anchors.append(hit.anchor)
                 through += hit.more
         if page >= result.pages:
-            return DeckHits(tuple(anchors), through, result.stems)
+            return DeckHits(tuple(anchors), through, result.stems, lang)
         page += 1
 
 
-def marked_words(hits: DeckHits, texts, lang: str = ENGLISH) -> list[str]:
+def marked_words(hits: DeckHits, texts) -> list[str]:
     """The words (folded) of `texts` — the hit slides' text — that the query matched,
     stemmed in the deck's language as the index stemmed them."""
+    lang = hits.lang
     stems = hits.stems.get(lang, set())
     found = set()
     for text in texts:

@@ -42,6 +42,7 @@ class Hit:
     image_only: bool
     kind: str = SLIDE  # "deck": the deck matches through its title or tags only (kb.deckhits)
     more: int = 0  # other slides of this deck that match only through the deck
+    lang: str = "en"  # the language its deck's words were stemmed in
 
     def as_dict(self) -> dict:
         return {
@@ -222,7 +223,7 @@ def to_hit(row, fields: set[str], stems) -> Hit:
         snippet=found.html, snippet_field=found.field, matched=tuple(matched),
         tags=tuple(stored.get("tags") or ()), date=stored.get("date"), score=hit.score or 0.0,
         image=stored.get("image"), image_only=bool(stored.get("image_only")),
-        kind=row.kind, more=row.more,
+        kind=row.kind, more=row.more, lang=stored.get("lang") or "en",
     )
 
 

@@ -163,6 +163,13 @@
     });
   }
 
+  /* The slides that are hits of the query (the server counts them as the results page did):
+     words are marked on those slides only. */
+  var hitAnchors = null;
+  try {
+    if (deck.hasAttribute("data-hits")) hitAnchors = new Set(JSON.parse(deck.getAttribute("data-hits")));
+  } catch (e) { hitAnchors = null; }
+
   var WORD = /[\p{L}\p{N}\p{M}]+/gu;
 
   function matches(word) {
@@ -213,6 +220,7 @@
     var total = 0;
     var slidesHit = 0;
     wraps.forEach(function (wrap) {
+      if (hitAnchors && !hitAnchors.has(anchorOf(wrap))) return;
       var n = 0;
       wrap.querySelectorAll(".slide, .notes-body, .ocr-body").forEach(function (part) { n += markIn(part); });
       if (n) {
@@ -230,7 +238,7 @@
     var next = document.getElementById("next-match");
     if (next) next.hidden = slidesHit < 1;
     var status = document.getElementById("highlight-status");
-    if (status) {
+    if (status && !hitAnchors) {  /* with hits, the server's sentence already says it */
       status.textContent = total
         ? total + " match" + (total === 1 ? "" : "es") + " of “" + query + "” marked on " + slidesHit +
           " slide" + (slidesHit === 1 ? "" : "s") + "."
