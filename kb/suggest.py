@@ -11,7 +11,7 @@ import re
 
 from whoosh import query as Q
 
-from kb.query import parse
+from kb.query import parse, vocabulary_words
 from kb.schema import WORD, text_analyzer
 
 FILTER_TOKEN = re.compile(r"(?<!\S)[\w.-]+:(?:\[[^\]]*\]?|\"[^\"]*\"?|\S*)")
@@ -28,8 +28,9 @@ def respell(searcher, words_text: str, keep_last: bool) -> str | None:
     """Each word the slides do not have → the closest one they do (None if nothing changed)."""
     analyzer = text_analyzer(stem=False)
     matches = list(re.finditer(r"(?<![\w#+.*~])" + WORD + r"(?![\w*~#+])", words_text))
-    if keep_last and matches and matches[-1].end() == len(words_text):
-        matches = matches[:-1]  # still being typed: a prefix, not a misspelling
+    if keep_last and matches and matches[-1].end() == len(words_text) and vocabulary_words(
+            searcher.reader(), matches[-1].group(0)):
+        matches = matches[:-1]  # still being typed, the start of real words: not a misspelling
     changed, out = False, words_text
     for match in reversed(matches):
         word = match.group(0)
