@@ -53,7 +53,9 @@ def split_matches(searcher, q, own, docnums: set, limit=None) -> Split:
         return Split(frozenset(docnums))
     mine = set()
     if not isinstance(own, Q.qcore._NullQuery):
-        mine = set(searcher.docs_for_query(Q.And([q, own] + ([limit] if limit else [])))) & docnums
+        # The words alone (an OR of terms): cheaper than the whole query again, and the
+        # slides must match the whole query anyway (they are among `docnums`).
+        mine = set(searcher.docs_for_query(own)) & docnums
     by_deck: dict[str, list[int]] = {}
     for docnum in sorted(docnums - mine):
         by_deck.setdefault(deck_of(searcher, docnum), []).append(docnum)

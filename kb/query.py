@@ -203,8 +203,13 @@ def own_words(q):
 
 def bound(q, reader):
     """Cheap leaves for costly ones: short prefixes become words, long expansions and fuzzy
-    distances are capped."""
+    distances are capped, and the fields of languages no deck is in are left out (each
+    language doubles the terms a word looks up)."""
+    empty = {name for name in SEARCH_FIELDS if not reader.field_length(name)}
+
     def fix(node):
+        if getattr(node, "fieldname", None) in empty and node.is_leaf():
+            return Q.NullQuery
         if isinstance(node, Q.FuzzyTerm):  # `word~9` would walk the whole vocabulary
             node.maxdist = min(node.maxdist, max_fuzz(node.text))
             node.prefixlength = max(node.prefixlength, 1)
@@ -220,7 +225,7 @@ def bound(q, reader):
         frequent = sorted(words, key=lambda w: -reader.doc_frequency(node.fieldname, w))
         return Q.Or([Q.Term(node.fieldname, w.decode("utf-8"), boost=node.boost)
                      for w in frequent[:MAX_EXPANSIONS]])
-    return q.accept(fix)
+    return q.accept(fix).normalize()
 
 
 def is_filter(q) -> bool:

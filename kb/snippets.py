@@ -5,6 +5,7 @@ indexed (in the deck's language) and its words compared with the query's stems, 
 posting list is read. The window is cut at word boundaries, with "…" where text was cut.
 """
 
+import functools
 import re
 from dataclasses import dataclass
 from html import escape
@@ -60,9 +61,15 @@ def query_stems(terms) -> dict[str, set]:
     return stems
 
 
+@functools.cache
+def analyzer_for(lang: str):
+    """One analyzer per language, kept: its stemmer caches the words it has stemmed."""
+    return text_analyzer(lang=lang if lang in LANGUAGES else ENGLISH)
+
+
 def marked_spans(text: str, stems: set, lang: str) -> list[tuple[int, int, str]]:
     """(start, end, stem) of each word of `text` whose stem the query looks for."""
-    analyzer = text_analyzer(lang=lang)
+    analyzer = analyzer_for(lang)
     return [(t.startchar, t.endchar, t.text) for t in analyzer(text, chars=True, positions=True)
             if t.text in stems]
 

@@ -206,3 +206,16 @@ def test_the_snippet_comes_from_the_slide_not_its_deck_title(index):
     assert hit.snippet_field == "body" and "<mark>firewall</mark>" in hit.snippet
     rows_ = search(index, "programming threads").hits
     assert rows_ and all(h.snippet_field != "deck_title" for h in rows_)
+
+
+def test_fields_of_languages_no_deck_is_in_are_not_looked_up(tmp_path):
+    write(tmp_path / "c", "en.md", "# Hazard\n\nThe hazard ratio.\n")
+    settings = Settings(content=tmp_path / "c", index=tmp_path / "i")
+    reindex(settings, jobs=1)
+    index = SlideIndex(settings)
+    searcher = index.searcher()
+    parsed = query.parse(index.local.parser, searcher.reader(), "hazard ratio")
+    fields = {f for f, _ in parsed.q.iter_all_terms()}
+    assert fields and all(searcher.reader().field_length(f) for f in fields)
+    assert not any(f.endswith("_da") for f in fields) and {"title", "body"} <= fields
+    assert search(index, "hazard ratio").hits
