@@ -58,7 +58,7 @@ class Hit:
 @dataclass(frozen=True)
 class SearchResult:
     query: str
-    total: int
+    total: int  # rows listed: slide hits, plus one per deck matching only by title or tags
     page: int
     per_page: int
     hits: tuple[Hit, ...] = ()
