@@ -46,12 +46,19 @@ def respell(searcher, words_text: str, keep_last: bool) -> str | None:
     return out if changed else None
 
 
+def all_real(searcher, text: str) -> bool:
+    """Whether every word of `text` is one the slides have, as they spell it."""
+    words = [t.text for t in text_analyzer(stem=False)(text)
+             if t.text.upper() not in OPERATORS]
+    return all(searcher.doc_frequency("words", w) for w in words)
+
+
 def suggest(searcher, parser, text: str, found: int, limit=None, live: bool = False) -> str | None:
     """A better query than `text` (which found `found` slides with all its words), or None."""
     filters = FILTER_TOKEN.findall(text)
     words_text = " ".join(FILTER_TOKEN.sub(" ", text).split())
     better = respell(searcher, words_text, keep_last=live and not text.endswith(" "))
-    if not better:
+    if not better or not all_real(searcher, better):
         return None
     parsed = parse(parser, searcher.reader(), " ".join(filters + [better]))
     q = Q.And([parsed.q, limit]) if limit else parsed.q

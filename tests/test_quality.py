@@ -110,6 +110,7 @@ def test_typing_a_word_letter_by_letter_never_loses_the_match(index):
     ("tag:EPI101 hazzard", "tag:EPI101 hazard"),  # a typed filter stays as typed
     ("tag:EPI10 hazzard", None),  # finds no more than the query did
     ("hazard", None),
+    ("qzx hazzard", None),  # "qzx" is no word of the slides: no suggestion keeps it
 ])
 def test_did_you_mean_is_made_of_real_close_words_only(index, text, expected):
     assert search(index, text).suggestion == expected
