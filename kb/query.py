@@ -148,10 +148,30 @@ def expand_last_word(reader, text: str) -> str:
     return text[: found.start(1)] + "(" + " OR ".join([word] + longer) + ")"
 
 
+TYPED_PREFIX = re.compile(r"(?:^|(?<=[\s(]))([^\W_][\w]*)\*(?=[\s)]|$)")
+MAX_PREFIXES = 4  # `word*` prefixes per query that also look up real words
+
+
+def expand_prefixes(reader, text: str) -> str:
+    """`normaliz*` also means the real words it starts (normalization, normalize): the index
+    holds stems, and `normal`, the stem of both, does not start with `normaliz`."""
+    if text.count('"') % 2:
+        return text
+    count = 0
+
+    def expand(match):
+        nonlocal count
+        count += 1
+        longer = vocabulary_words(reader, match.group(1)) if count <= MAX_PREFIXES else []
+        return "(" + " OR ".join([match.group(0)] + longer) + ")" if longer else match.group(0)
+    return TYPED_PREFIX.sub(expand, text)
+
+
 def parse(parser, reader, text: str, live: bool = False) -> Parsed:
     """Parse and bound a query; anything the parser cannot read is searched as plain words.
     With `live` (search as you type), the last word counts as a prefix too."""
     text, dates, notices = take_dates(clean_query(text))
+    text = expand_prefixes(reader, text)
     if live:
         text = expand_last_word(reader, text)
     q = None

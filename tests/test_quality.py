@@ -220,3 +220,10 @@ def test_fields_of_languages_no_deck_is_in_are_not_looked_up(tmp_path):
     assert fields and all(searcher.reader().field_length(f) for f in fields)
     assert not any(f.endswith("_da") for f in fields) and {"title", "body"} <= fields
     assert search(index, "hazard ratio").hits
+
+
+def test_a_typed_prefix_finds_the_words_it_starts(index):
+    # The index holds stems: `normal` (of normalization) does not start with `normaliz`.
+    hit = search(index, "normaliz*").hits[0]
+    assert hit.deck == "DB210/week05-normalization" and "<mark>" in hit.snippet
+    assert search(index, "censo*").hits  # stems that do start with it still match
