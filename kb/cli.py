@@ -138,7 +138,10 @@ def terminal_text(snippet: str) -> str:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(1, 65535), default=5000, show_default=True)
 @click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True)
-def serve(content, index_dir, as_json, host, port, threads):
+@click.option("--no-search-log", is_flag=True, help="Keep no log of searches (for `kb stats`).")
+@click.option("--log-days", type=click.IntRange(1), default=90, show_default=True,
+              help="Days the search log keeps a search.")
+def serve(content, index_dir, as_json, host, port, threads, no_search_log, log_days):
     """Serve the web app on a production WSGI server (waitress).
 
     \b
@@ -148,7 +151,8 @@ def serve(content, index_dir, as_json, host, port, threads):
     import waitress
     from kb.web import create_app
     settings = settings_of(content, index_dir)
-    app = create_app(settings)
+    from kb.searchlog import open_search_log
+    app = create_app(settings, open_search_log(settings.index, not no_search_log, log_days))
     click.echo(f"kb: serving {settings.content}/ on http://{host}:{port}/ (Ctrl-C to stop)", err=True)
     waitress.serve(app, host=host, port=port, threads=threads, ident="kb")
 
@@ -293,6 +297,43 @@ def ocr_reset(content, index_dir, as_json, media_id):
         click.echo(f"Removed the correction of {media_id}; run `kb reindex` to use OCR's text again.")
     else:
         click.echo(f"{media_id} has no correction; nothing to do.")
+
+
+STATS_SECTIONS = (("top", "Most frequent searches"),
+                  ("zero_results", "Searches that found nothing (add slides or OCR corrections)"),
+                  ("relaxed_only", "Searches that found only some of their words"))
+
+
+@main.command()
+@common
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Only searches from this day on (YYYY-MM-DD).")
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True,
+              help="Queries per list.")
+def stats(content, index_dir, as_json, since, limit):
+    """What students searched for, and what they did not find (from `kb serve`'s search log).
+
+    \b
+    Example:
+      kb stats --since 2026-09-01
+      kb stats --json
+    """
+    from kb.stats import stats as read_stats
+    try:
+        data = read_stats(settings_of(content, index_dir).index, since and since.date(), limit)
+    except KbError as err:
+        fail(err, as_json)
+    if as_json:
+        emit(data)
+        return
+    span = f"{data['first_day']} to {data['last_day']}" if data["searches"] else "no searches yet"
+    click.echo(f"{data['searches']} searches ({span})")
+    for key, heading in STATS_SECTIONS:
+        click.echo(f"\n{heading}:")
+        for row in data[key]:
+            click.echo(f"  {row['count']:6}  {printable(row['query'])}")
+        if not data[key]:
+            click.echo("  (none)")
 
 
 if __name__ == "__main__":

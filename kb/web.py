@@ -18,6 +18,7 @@ from kb.errors import KbError
 from kb.media import sniff_type
 from kb.render import asset_path, display_title, highlight_terms, query_terms
 from kb.search import MAX_QUERY, SearchResult, SlideIndex, search
+from kb.searchlog import NoSearchLog
 from kb.settings import Settings
 from kb.web_data import Catalog, group_by_tag
 from kb.web_search import MAX_TAG, SearchForm
@@ -35,7 +36,7 @@ NOT_READY = ("Search is not available yet: the index has not been built. "
              "Whoever runs this server should run `kb reindex` (details are in its log).")
 
 
-def create_app(settings: Settings) -> Flask:
+def create_app(settings: Settings, search_log=None) -> Flask:
     app = Flask("kb", template_folder=str(TEMPLATES), static_folder=str(STATIC),
                 static_url_path="/static")
     app.config["KB_SETTINGS"] = settings
@@ -44,7 +45,8 @@ def create_app(settings: Settings) -> Flask:
     index = SlideIndex(settings)
     index.warm()
     catalog = Catalog(settings, index)
-    app.extensions["kb"] = {"index": index, "catalog": catalog}
+    search_log = search_log or NoSearchLog()  # kb.searchlog: record(query, filters, total, relaxed)
+    app.extensions["kb"] = {"index": index, "catalog": catalog, "search_log": search_log}
 
     # ----------------------------------------------------------------- helpers
     def thumbnail(image: str | None) -> str | None:
@@ -99,6 +101,7 @@ def create_app(settings: Settings) -> Flask:
     def search_page(home: bool):
         form = SearchForm.from_args(request.args, settings.per_page)
         result = run_search(form)
+        search_log.record_search(form, result)
         hits = [(hit, hit_extras(form, hit)) for hit in result.hits]
         # the home part is hidden while a search shows, and comes back when the box is cleared
         return render_template("search.html", form=form, result=result, hits=hits,
@@ -116,7 +119,9 @@ def create_app(settings: Settings) -> Flask:
     @app.get("/api/search")
     def search_api():
         form = SearchForm.from_args(request.args, settings.per_page)
-        return jsonify(search_json(form, run_search(form)))
+        result = run_search(form)
+        search_log.record_search(form, result)
+        return jsonify(search_json(form, result))
 
     @app.get("/decks/")
     def decks_html():
