@@ -141,7 +141,10 @@ def terminal_text(snippet: str) -> str:
 @click.option("--no-search-log", is_flag=True, help="Keep no log of searches (for `kb stats`).")
 @click.option("--log-days", type=click.IntRange(1), default=90, show_default=True,
               help="Days the search log keeps a search.")
-def serve(content, index_dir, as_json, host, port, threads, no_search_log, log_days):
+@click.option("--watch", "watch_content", is_flag=True,
+              help="Also reindex whenever decks or media change (as `kb watch`).")
+def serve(content, index_dir, as_json, host, port, threads, no_search_log, log_days,
+          watch_content):
     """Serve the web app on a production WSGI server (waitress).
 
     \b
@@ -154,6 +157,13 @@ def serve(content, index_dir, as_json, host, port, threads, no_search_log, log_d
     from kb.searchlog import open_search_log
     app = create_app(settings, open_search_log(settings.index, not no_search_log, log_days))
     click.echo(f"kb: serving {settings.content}/ on http://{host}:{port}/ (Ctrl-C to stop)", err=True)
+    if watch_content:  # in this process, beside waitress's threads
+        from kb.watch import Watcher
+        log_to_stderr()
+        try:
+            Watcher(settings).start()
+        except KbError as err:
+            fail(err, as_json)
     waitress.serve(app, host=host, port=port, threads=threads, ident="kb")
 
 
@@ -334,6 +344,41 @@ def stats(content, index_dir, as_json, since, limit):
             click.echo(f"  {row['count']:6}  {printable(row['query'])}")
         if not data[key]:
             click.echo("  (none)")
+
+
+@main.command()
+@common
+@click.option("--settle", type=click.FloatRange(0.05, 600), default=1.0, show_default=True,
+              help="Seconds without a change before reindexing.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=None,
+              help="Parallel processes for parsing and OCR (default: all cores).")
+@click.option("--poll", is_flag=True, help="Poll for changes (network drives, no inotify).")
+def watch(content, index_dir, as_json, settle, jobs, poll):
+    """Reindex whenever decks or media change, so uploads become searchable by themselves.
+
+    Run it beside `kb serve`; a `kb reindex` by hand meanwhile is safe (they take turns).
+
+    \b
+    Example:
+      kb watch --content ./content --index ./index
+    """
+    from kb.watch import Watcher
+    log_to_stderr()
+    settings = settings_of(content, index_dir)
+    try:
+        watcher = Watcher(settings, settle=settle, jobs=jobs, poll=poll).start()
+    except KbError as err:
+        fail(err, as_json)
+    click.echo(f"kb: watching {settings.content}/ (Ctrl-C to stop)", err=True)
+    try:
+        watcher.wait()
+    except KeyboardInterrupt:
+        watcher.stop()
+
+
+def log_to_stderr() -> None:
+    import logging
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
 
 
 if __name__ == "__main__":
