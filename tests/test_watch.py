@@ -1,6 +1,7 @@
 """`kb watch` (kb.watch.Watcher): a real watchdog observer on a real content folder, a real
 index; every test polls for the result (it never assumes how long a reindex takes)."""
 
+import json
 import logging
 import subprocess
 import sys
@@ -175,3 +176,32 @@ def test_kb_watch_on_a_missing_folder(tmp_path):
                                        "--index", str(tmp_path / "index")])
     assert result.exit_code == 1
     assert result.output.startswith("Error: Content directory") and "Traceback" not in result.output
+
+
+def test_kb_serve_watch(content, settings):
+    import socket
+    import urllib.request
+    write(content, "one.md", deck("One", "capybara"))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "kb.cli", "serve", "--watch", "--no-search-log",
+                             "--port", str(port), "--content", str(content),
+                             "--index", str(settings.index)], stderr=subprocess.PIPE, text=True)
+
+    def served(words):
+        try:
+            url = f"http://127.0.0.1:{port}/api/search?q={words}"
+            with urllib.request.urlopen(url, timeout=10) as response:
+                return [h["deck"] for h in json.load(response)["hits"]]
+        except OSError:
+            return None
+
+    try:
+        eventually(lambda: served("capybara") == ["one"], "the catch-up, served")
+        write(content, "two.md", deck("Two", "axolotl"))
+        eventually(lambda: served("axolotl") == ["two"], "an upload, served")
+    finally:
+        proc.send_signal(2)
+        _, err = proc.communicate(timeout=60)
+    assert "Traceback" not in err  # e.g. a search while the first index was being made
