@@ -168,7 +168,7 @@ class SearchLog(NoSearchLog):
                     if self._failing:
                         log.warning("search log: writing to %s again", self.path)
                     self._failing = False
-                except (sqlite3.Error, OSError) as err:
+                except Exception as err:  # sqlite3.Error, OSError, …: the thread must live on
                     db = self._close(db)
                     next_retry = now + RETRY_EVERY
                     self._failing = True

@@ -3,6 +3,7 @@
 Real tesseract on PNGs made with Pillow, a real index on disk, the CLI through CliRunner.
 """
 
+import functools
 import io
 import json
 
@@ -67,8 +68,14 @@ def kb(settings, *args, input=None):
                                      "--index", str(settings.index)], input=input)
 
 
+@functools.lru_cache(maxsize=None)
+def index_of(settings) -> SlideIndex:
+    """One reader per index, as a server holds (it refreshes when a reindex commits)."""
+    return SlideIndex(settings)
+
+
 def found(settings, words: str) -> list[str]:
-    return [f"{h.deck}#/{h.anchor}" for h in search(SlideIndex(settings), words).hits]
+    return [f"{h.deck}#/{h.anchor}" for h in search(index_of(settings), words).hits]
 
 
 def test_correction_is_searched_and_only_its_decks_are_redone(site):

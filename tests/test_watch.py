@@ -1,6 +1,7 @@
 """`kb watch` (kb.watch.Watcher): a real watchdog observer on a real content folder, a real
 index; every test polls for the result (it never assumes how long a reindex takes)."""
 
+import functools
 import json
 import logging
 import subprocess
@@ -28,8 +29,14 @@ def eventually(check, what: str):
         time.sleep(0.05)
 
 
+@functools.lru_cache(maxsize=None)
+def index_of(settings) -> SlideIndex:
+    """One reader per index, as a server holds (it refreshes when a reindex commits)."""
+    return SlideIndex(settings)
+
+
 def hits(settings, words: str) -> list[str]:
-    return [f"{h.deck}#/{h.anchor}" for h in search(SlideIndex(settings), words).hits]
+    return [f"{h.deck}#/{h.anchor}" for h in search(index_of(settings), words).hits]
 
 
 def deck(title: str, words: str) -> str:
