@@ -70,6 +70,18 @@ def related(a: str, b: str) -> bool:
     return a.startswith(b) or b.startswith(a)
 
 
+def settle(waiting: list, item, now: float, seconds: float) -> tuple[list, list]:
+    """(still waiting, settled entries): a new `item` takes the place of an entry of its
+    burst; entries that waited `seconds` have settled."""
+    if item is not None:
+        new = item[1]
+        waiting = [(t, e) for t, e in waiting
+                   if not (e.filters == new.filters and related(e.query, new.query))]
+        waiting = waiting + [item]
+    done = [e for t, e in waiting if now - t >= seconds]
+    return [(t, e) for t, e in waiting if now - t < seconds], done
+
+
 class NoSearchLog:
     """The log when it is off (`kb serve --no-search-log`): records nothing."""
 
@@ -136,9 +148,9 @@ class SearchLog(NoSearchLog):
 
     # ---------------------------------------------------------------- writer thread
     def _run(self) -> None:
-        waiting: list[tuple[float, Entry]] = []  # entries still settling
+        waiting: list[tuple[float, Entry]] = []  # (queued at, entry): still settling
         ready: list[Entry] = []
-        next_write = next_retry = 0.0
+        next_write = 0.0
         db, pruned = None, None
         while True:
             try:
@@ -147,38 +159,38 @@ class SearchLog(NoSearchLog):
                 item = None
             now = time.monotonic()
             forced = isinstance(item, threading.Event)
-            if item is not None and not forced:
-                waiting = [(t, e) for t, e in waiting
-                           if not (e.filters == item[1].filters and related(e.query, item[1].query))]
-                waiting.append(item)
-            ready += [e for t, e in waiting if forced or now - t >= self.settle]
-            waiting = [(t, e) for t, e in waiting if not (forced or now - t >= self.settle)]
-            del ready[:-MAX_BACKLOG]
-            if (ready or pruned != self.today()) and (forced or now >= max(next_write, next_retry)):
+            waiting, settled = settle(waiting, None if forced else item, now,
+                                      0 if forced else self.settle)
+            ready = (ready + settled)[-MAX_BACKLOG:]
+            due = ready or pruned != self.today()
+            if due and (forced or now >= next_write):
                 try:
-                    db = db or self._connect()
-                    if pruned != self.today():
-                        self._prune(db)
-                        pruned = self.today()
-                    with db:
-                        db.executemany("INSERT INTO searches VALUES (?, ?, ?, ?, ?)",
-                                       [(e.day, e.query, e.filters, e.total, int(e.relaxed))
-                                        for e in ready])
-                    ready = []
+                    db = self._write(db, ready, prune=pruned != self.today())
+                    ready, pruned = [], self.today()
                     if self._failing:
                         log.warning("search log: writing to %s again", self.path)
                     self._failing = False
+                    next_write = now + FLUSH_EVERY
                 except Exception as err:  # sqlite3.Error, OSError, …: the thread must live on
                     db = self._close(db)
-                    next_retry = now + RETRY_EVERY
                     self._failing = True
+                    next_write = now + RETRY_EVERY
                     if not self._warned:  # once: a full disk must not also flood the log
                         self._warned = True
                         log.warning("search log: cannot write %s (%s); searches go on, and the "
                                     "log is retried every %g s", self.path, err, RETRY_EVERY)
-                next_write = now + FLUSH_EVERY
             if forced:
                 item.set()
+
+    def _write(self, db, entries: list[Entry], prune: bool) -> sqlite3.Connection:
+        """Append entries in one transaction (pruning first, once a day); raises on failure."""
+        db = db or self._connect()
+        if prune:
+            self._prune(db)
+        with db:
+            db.executemany("INSERT INTO searches VALUES (?, ?, ?, ?, ?)",
+                           [(e.day, e.query, e.filters, e.total, int(e.relaxed)) for e in entries])
+        return db
 
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
