@@ -38,6 +38,7 @@ DEFAULT_DAYS = 90
 SETTLE = 3.0  # seconds an entry waits for the rest of its burst
 FLUSH_EVERY = 1.0  # seconds between batched writes
 RETRY_EVERY = 30.0  # seconds between attempts while the log cannot be written
+MAX_WAITING = 500  # entries settling at once (each new one is compared with them all)
 MAX_BACKLOG = 10_000  # entries kept in memory while writes fail (then the oldest go)
 MAX_QUERY = 500
 
@@ -79,7 +80,11 @@ def settle(waiting: list, item, now: float, seconds: float) -> tuple[list, list]
                    if not (e.filters == new.filters and related(e.query, new.query))]
         waiting = waiting + [item]
     done = [e for t, e in waiting if now - t >= seconds]
-    return [(t, e) for t, e in waiting if now - t < seconds], done
+    waiting = [(t, e) for t, e in waiting if now - t < seconds]
+    if len(waiting) > MAX_WAITING:  # a busy server: bounded work per search, oldest go first
+        done += [e for t, e in waiting[:-MAX_WAITING]]
+        waiting = waiting[-MAX_WAITING:]
+    return waiting, done
 
 
 class NoSearchLog:

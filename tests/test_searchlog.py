@@ -245,3 +245,18 @@ def test_kb_serve_logs_unless_told_not_to(site, flags, logged):
         assert [r[1] for r in rows(log_path(site.index))] == ["censoring", "regression"]
     else:
         assert not log_path(site.index).exists()
+
+
+def test_settling_is_bounded_work():
+    from kb.searchlog import MAX_WAITING, Entry, settle
+    waiting, written_early = [], []
+    for i in range(MAX_WAITING + 50):
+        waiting, done = settle(waiting, (0.0, Entry("2026-10-02", f"q{i} x", "{}", 1, False)),
+                               now=1.0, seconds=60.0)
+        written_early += done
+        assert len(waiting) <= MAX_WAITING
+    # the 50 oldest went to be written at once, none was lost
+    assert [e.query for e in written_early] == [f"q{i} x" for i in range(50)]
+    assert len(waiting) == MAX_WAITING
+    waiting, done = settle(waiting, None, now=61.0, seconds=60.0)
+    assert waiting == [] and len(done) == MAX_WAITING
