@@ -13,7 +13,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from kb.deck import SAFE_MEDIA_ID, Deck, Problem
+from kb.deck import Deck, Problem
+from kb.media import SAFE_MEDIA_ID
+from kb.urls import MEDIA_PREFIX
 from kb.errors import KbError
 from kb.ocr import OcrBatch, OcrResult, ocr_files
 from kb.schema import load_manifest
@@ -45,8 +47,7 @@ def media_id_of(path: Path, settings: Settings) -> str | None:
 def checked_id(settings: Settings, media_id: str, must_exist: bool = True) -> str:
     """The media id, or a KbError saying what to do when it names no image."""
     media_id = media_id.strip()
-    if media_id.startswith("/api/media/"):  # pasted from a deck: accept it
-        media_id = media_id[len("/api/media/"):]
+    media_id = media_id.removeprefix(MEDIA_PREFIX)  # pasted from a deck: accept it
     if not SAFE_MEDIA_ID.match(media_id) or ".." in media_id:
         raise KbError(f"{media_id!r} is not a media id: use the name of a file in "
                       f"{settings.media}/ (as in /api/media/<id>).")

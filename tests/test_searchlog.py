@@ -59,9 +59,9 @@ def test_web_searches_are_logged_without_who_searched(site):
     search_log = SearchLog(path, settle=LONG)
     with serve_kb(create_app(site, search_log)) as base:
         for prefix in ("c", "ce", "cens", "censoring"):  # search-as-you-type
-            assert get(f"{base}/api/search?q={prefix}&tag=EPI101") == 200
+            assert get(f"{base}/search/results?q={prefix}&tag=EPI101") == 200
         assert get(f"{base}/search?q=censoring&tag=EPI101") == 200  # then Enter: same search
-        assert get(f"{base}/search?q=zeppelinx") == 200
+        assert get(f"{base}/api/search?q=zeppelinx") == 200  # the JSON twin counts too
         assert get(f"{base}/search?q=censoring+zeppelinx") == 200
         assert get(f"{base}/search?q=hazard&page=2") == 200  # a later page: not a new search
         assert get(f"{base}/search?tag=EPI101") == 200  # browsing a tag: no words to log
