@@ -30,6 +30,7 @@ def search_context(live: bool = False) -> dict:
                         live=live)
     else:
         result = SearchResult(form.q, 0, 1, form.per_page)
+    kb["search_log"].record_search(form, result)  # queued: never slows or fails the search
     return {"form": form, "result": result,
             "doc": search_document(result, kb["settings"], form.q, form.year)}
 
