@@ -42,13 +42,10 @@ class Row:
     more: int = 0  # other slides of this deck that match only through the deck
 
 
-def deck_of(searcher, docnum: int) -> str:
-    return searcher.stored_fields(docnum)["deck"]
-
-
-def split_matches(searcher, q, own, docnums: set, limit=None) -> Split:
+def split_matches(searcher, own, docnums: set, deck_of) -> Split:
     """Which of the matching slides match on their own text; the rest grouped by deck.
-    `own` is kb.query.Parsed.own: None (no words: every slide is its own hit)."""
+    `own` is kb.query.Parsed.own (None: no words, every slide is its own hit); `deck_of`
+    gives a docnum's deck id (a table the index keeps per generation)."""
     if own is None or not docnums:
         return Split(frozenset(docnums))
     mine = set()
@@ -58,8 +55,8 @@ def split_matches(searcher, q, own, docnums: set, limit=None) -> Split:
         mine = set(searcher.docs_for_query(own)) & docnums
     by_deck: dict[str, list[int]] = {}
     for docnum in sorted(docnums - mine):
-        by_deck.setdefault(deck_of(searcher, docnum), []).append(docnum)
-    own_decks = frozenset(deck_of(searcher, d) for d in mine) if by_deck else frozenset()
+        by_deck.setdefault(deck_of(docnum), []).append(docnum)
+    own_decks = frozenset(deck_of(d) for d in mine) if by_deck else frozenset()
     return Split(frozenset(mine), by_deck, own_decks)
 
 

@@ -145,7 +145,7 @@ class SlideIndex:
             if generation not in self.tables:
                 reader = searcher.reader()
                 tables = {}
-                for name in ("tagcase", "year"):
+                for name in ("tagcase", "year", "deck"):  # deck: for kb.deckhits
                     table = {}
                     for term in reader.lexicon(name):
                         value = term.decode("utf-8")
@@ -175,8 +175,8 @@ class SlideIndex:
 def facets_of(docnums, tables) -> dict:
     """Counts by tag (in the case the lecturer wrote, merged across cases) and by year."""
     counts = {"tagcase": Counter(), "year": Counter()}
-    for name, table in tables.items():
-        found = counts[name]
+    for name, found in counts.items():
+        table = tables[name]
         for docnum in docnums:
             found.update(table.get(docnum, ()))
     tags: dict[str, int] = {}
@@ -264,7 +264,9 @@ def run_search(index, searcher, text, tags, deck, page, per_page, live=False) ->
             if docnums:
                 q, relaxed = looser, True
                 break
-    split = split_matches(searcher, q, own_words(q) if parsed else None, docnums, limit)
+    decks = index.facet_tables(searcher)["deck"]
+    split = split_matches(searcher, own_words(q) if parsed else None, docnums,
+                          lambda docnum: decks[docnum][0])
     hits = ()
     terms = query_terms(q, searcher.reader())
     stems = query_stems(t for t in terms if t[0] in SEARCH_FIELDS)
