@@ -41,8 +41,9 @@ def ocr_findings(decks, settings: Settings, jobs: int) -> list[Problem]:
     """Images OCR could not read or found no text in (from the cache after a reindex)."""
     images = {p for d in decks for p in image_paths(d) if p.is_file()}
     batch = ocr_files(images, ocr_cache_path(settings), jobs)
-    return [found for deck in decks for found in ocr_problems(deck, batch.results, settings,
-                                                              empty=True)]
+    found = [Problem("OCR", batch.warning)] if batch.warning else []
+    return found + [problem for deck in decks
+                    for problem in ocr_problems(deck, batch.results, settings, empty=True)]
 
 
 def duplicate_findings(decks, settings: Settings) -> list[Problem]:

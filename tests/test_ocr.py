@@ -11,6 +11,7 @@ from PIL import Image
 
 import images
 from kb import ocr, ocr_rapid
+from kb.check import check
 from kb.index import reindex
 
 ENCODINGS = ["PNG", "JPEG", "GIF", "WEBP", "TIFF", "BMP"]
@@ -305,7 +306,7 @@ def test_without_rapidocr_tesseract_reads_alone_until_it_works(tmp_path, broken_
     assert again.ran == 1 and again.warning is None
 
 
-def test_reindex_without_rapidocr_warns_once(settings, content, broken_rapidocr):
+def test_reindex_and_check_without_rapidocr_warn_once(settings, content, broken_rapidocr):
     names = ["survival", "baseline", "exposure"]
     deck = ["---", "title: Pictures", "---", ""]
     for i, word in enumerate(names):
@@ -316,3 +317,5 @@ def test_reindex_without_rapidocr_warns_once(settings, content, broken_rapidocr)
     about_rapidocr = [w for w in report.warnings if "rapidocr" in w.message]
     assert len(about_rapidocr) == 1 and report.images == 3 and report.ocr_run == 3
     assert report.slides == 3
+    # kb check, which reads the images again or from the cache, says it once too
+    assert [p.file for p in check(settings) if "rapidocr" in p.message] == ["OCR"]
