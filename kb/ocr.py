@@ -121,10 +121,10 @@ def _read(image) -> OcrResult:
     image = ocr_prep.without_grain(image)
     big = ocr_prep.resize_for_ocr(image)
     reading = _Reading()
-    second = ocr_rapid.engine()
     try:
         # Page layout analysis: keeps paragraphs and table rows as lines.
         reading.add(big, "--psm 3", LAYOUT_CONF)
+        second = ocr_rapid.engine()  # loaded by a worker's first image that tesseract reads
         if second is None:
             # The same without tints: pastel boxes around dark text make tesseract's
             # global threshold black out the box, text and all.
