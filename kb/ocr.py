@@ -140,7 +140,11 @@ def _read(image) -> OcrResult:
             # Hand lettering, outlined captions, logos, accents, coloured labels: rapidocr
             # reads those that tesseract's passes miss (BENCHMARKS.md, OCR).
             reading.check_time()
-            reading.merge(ocr_rapid.lines(second, big))
+            try:
+                extra = ocr_rapid.lines(second, big)
+            except Exception:  # rapidocr failing on one image must not cost tesseract's words
+                extra = []
+            reading.merge(extra)
         if reading.numbers() >= CHART_NUMBERS:
             # A chart: its y-axis label is written bottom-to-top, and tesseract reads
             # such lines upside down unless they are turned upright.
