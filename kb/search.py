@@ -1,26 +1,30 @@
 """Query string → ranked slides (SPEC §4): the one search behind `kb search` and the web app."""
 
 import datetime as dt
+import logging
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from html import escape
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 
+import numpy as np
 from whoosh import highlight, query as Q, scoring
-from whoosh.reading import TermNotFound
 
+from kb import matcher
 from kb.deck import slide_url
 from kb.errors import KbError
+from kb.matcher import Evaluation, Generation, Outcome, Unsupported, matched_fields
 from kb.schema import WORD, open_index, text_analyzer
-from kb.query import (MAX_QUERY, SEARCH_FIELDS, filters, make_parser, parse, query_terms,
-                      relaxations)
+from kb.query import MAX_QUERY, SEARCH_FIELDS, filters, parse, query_terms, relaxations
 from kb.settings import Settings
 
 FIELD_NAMES = {"tagtext": "tags"}  # what the JSON calls a matched field
 SNIPPET_ORDER = ["body", "ocr", "notes", "alt", "title", "deck_title"]
 MAX_PAGE = 1000
 CACHE_SIZE = 512  # results kept per index generation
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -87,31 +91,60 @@ class MarkFormatter(highlight.HtmlFormatter):
         return "<mark>" + escape(highlight.get_text(text, token, replace), quote=False) + "</mark>"
 
 
+CHECK_EVERY = 0.5  # seconds between two looks at the index's TOC for a new generation
+
+
 class SlideIndex:
-    """The index as a reader: one Whoosh searcher per thread, refreshed when a reindex
-    commits, and what depends only on the index generation (facet tables, results) cached."""
+    """The index as a reader, per process: the newest generation opened (kb.matcher's
+    Generation: searcher plus per-docnum arrays), swapped in the background when a reindex
+    commits, and results cached per generation. No search waits for a searcher to open
+    except the very first one."""
 
     def __init__(self, settings: Settings):
         self.settings = settings
         self.local = threading.local()
         self.lock = threading.Lock()
         self.ix = None
-        self.tables: dict = {}  # generation → facet tables
+        self.current: Generation | None = None
+        self.checked = 0.0
+        self.opening: threading.Thread | None = None
         self.cache: OrderedDict = OrderedDict()  # (generation, query…) → SearchResult
 
+    def generation(self) -> Generation:
+        """The newest generation ready. Every CHECK_EVERY s a search looks whether a newer
+        one was committed and, if so, opens it in a background thread; it is used from the
+        first search after it is ready."""
+        if self.current is None:
+            with self.lock:
+                if self.current is None:
+                    self.ix = open_index(self.settings)
+                    self.current = Generation(self.open_searcher())
+            return self.current
+        now = time.monotonic()
+        if now - self.checked >= CHECK_EVERY:
+            self.checked = now
+            with self.lock:
+                idle = self.opening is None or not self.opening.is_alive()
+                if idle and self.ix.latest_generation() != self.current.number:
+                    self.opening = threading.Thread(target=self.swap, daemon=True,
+                                                    name="kb-open-generation")
+                    self.opening.start()
+        return self.current
+
+    def swap(self) -> None:
+        try:
+            self.current = Generation(self.open_searcher())
+        except Exception:  # noqa: BLE001 — a reindex removed it meanwhile: the next check retries
+            log.warning("could not open the new index generation", exc_info=True)
+            self.checked = 0.0
+
     def searcher(self):
-        if self.ix is None:
-            self.ix = open_index(self.settings)
+        """A Whoosh searcher of the current generation for this thread alone (deck pages
+        read stored fields with it; searches use the generation's own under its lock)."""
+        gen = self.generation()
         current = getattr(self.local, "searcher", None)
-        if current is None:
-            current = self.open_searcher()
-        elif not current.up_to_date():
-            # A new searcher, not current.refresh(): refresh reuses segment readers, and a
-            # reused reader keeps the deletions of the old generation (old and new mixed).
-            current.close()
-            current = self.open_searcher()
-        self.local.searcher = current
-        self.local.parser = getattr(self.local, "parser", None) or make_parser(current.schema)
+        if current is None or current.ixreader.generation() != gen.number:
+            current = self.local.searcher = self.open_searcher()
         return current
 
     def open_searcher(self):
@@ -133,31 +166,11 @@ class SlideIndex:
         return self.ix.searcher(weighting=scoring.BM25F())
 
     def warm(self) -> None:
-        """Open the searcher and build the facet tables now, not on the first query."""
+        """Open the searcher and build the per-docnum arrays now, not on the first query."""
         try:
-            self.facet_tables(self.searcher())
+            self.generation()
         except KbError:
             pass  # no index yet: the first search will say what to run
-
-    def facet_tables(self, searcher) -> dict:
-        """For each facet, docnum → its values, built once per index generation (docnums
-        belong to one generation: threads still on the previous one keep their own)."""
-        generation = searcher.ixreader.generation()
-        with self.lock:
-            if generation not in self.tables:
-                reader = searcher.reader()
-                tables = {}
-                for name in ("tagcase", "year"):
-                    table = {}
-                    for term in reader.lexicon(name):
-                        value = term.decode("utf-8")
-                        for docnum in reader.postings(name, term).all_ids():
-                            table.setdefault(docnum, []).append(value)
-                    tables[name] = table
-                newest = sorted(self.tables)[-1:]  # keep one older generation at most
-                self.tables = {g: self.tables[g] for g in newest}
-                self.tables[generation] = tables
-            return self.tables[generation]
 
     def cached(self, key, compute):
         """A result per (index generation, query): a reindex never leaves a stale answer."""
@@ -173,43 +186,46 @@ class SlideIndex:
         return value
 
 
-def facets_of(docnums, tables) -> dict:
+def facets_of(mask, facets: dict) -> dict:
     """Counts by tag (in the case the lecturer wrote, merged across cases) and by year."""
-    counts = {"tagcase": Counter(), "year": Counter()}
-    for name, table in tables.items():
-        found = counts[name]
-        for docnum in docnums:
-            found.update(table.get(docnum, ()))
     tags: dict[str, int] = {}
     shown: dict[str, str] = {}
-    for value, count in counts["tagcase"].items():
+    for value, count in facets["tagcase"].counts(mask).items():
         key = shown.setdefault(value.lower(), value)
         tags[key] = tags.get(key, 0) + count
     return {
         "tags": dict(sorted(tags.items(), key=lambda kv: (-kv[1], kv[0].lower()))),
-        "years": dict(sorted(counts["year"].items(), reverse=True)),
+        "years": dict(sorted(facets["year"].counts(mask).items(), reverse=True)),
     }
 
 
-def matched_fields(reader, docnums: list[int], terms) -> dict[int, set[str]]:
-    """For each hit, the fields that hold a query term: one posting list per term, walked
-    once through the page's hits (cheaper than asking the scorer for matched terms)."""
-    found = {docnum: set() for docnum in docnums}
-    for fieldname, text in terms:
-        if fieldname not in SEARCH_FIELDS:
-            continue
-        try:
-            postings = reader.postings(fieldname, text)
-        except TermNotFound:
-            continue
-        for docnum in sorted(docnums):
-            if not postings.is_active():
-                break
-            if postings.id() < docnum:
-                postings.skip_to(docnum)
-            if postings.is_active() and postings.id() == docnum:
-                found[docnum].add(fieldname)
-    return found
+class RankedHit:
+    """A ranked docnum as `to_hit` reads a Whoosh hit: stored fields, score, highlights
+    (made by Whoosh's highlighter from the query's terms, as `Results` would)."""
+
+    def __init__(self, gen: Generation, q, docnum: int, score: float, highlighter):
+        self.searcher, self.q, self.docnum, self.score = gen.searcher, q, docnum, score
+        self.results, self.highlighter = self, highlighter
+        self.stored = gen.searcher.stored_fields(docnum)
+
+    def fields(self) -> dict:
+        return self.stored
+
+    def __getitem__(self, name):
+        return self.stored[name]
+
+    def __contains__(self, name) -> bool:
+        return name in self.stored
+
+    def has_matched_terms(self) -> bool:
+        return False
+
+    def query_terms(self, expand=False, fieldname=None):
+        return self.q.existing_terms(self.searcher.reader(), fieldname=fieldname, expand=expand)
+
+    def highlights(self, fieldname, text=None, top=3, minscore=1):
+        return self.highlighter.highlight_hit(self, fieldname, text=text, top=top,
+                                              minscore=minscore)
 
 
 def to_hit(hit, fields: set[str]) -> Hit:
@@ -272,35 +288,51 @@ def search(index: SlideIndex, text: str, tags=(), deck: str | None = None, page:
     per_page = min(max(1, int(per_page)), 100)
     if not text and not tags and not deck:
         return SearchResult(text, 0, page, per_page, tags=tags, deck=deck)
-    searcher = index.searcher()
-    key = (searcher.ixreader.generation(), text, tags, deck, page, per_page)
-    return index.cached(key, lambda: run_search(index, searcher, text, tags, deck, page, per_page))
+    gen = index.generation()
+    key = (gen.number, text, tags, deck, page, per_page)
+    return index.cached(key, lambda: run_search(gen, text, tags, deck, page, per_page))
 
 
-def run_search(index, searcher, text, tags, deck, page, per_page) -> SearchResult:
-    q = parse(index.local.parser, searcher.reader(), text) if text else Q.Every()
-    if isinstance(q, Q.qcore._NullQuery):
-        return SearchResult(text, 0, page, per_page, tags=tags, deck=deck)
-    limit = filters(tags, deck)
+def whoosh_outcome(gen: Generation, q, limit, k: int) -> Outcome:
+    """Whoosh's own searcher, for the query shapes kb.matcher leaves to it (Unsupported)."""
+    docnums = set(gen.searcher.docs_for_query(Q.And([q, limit]) if limit else q))
     relaxed = False
-    # One unscored pass gives the total and the facets; the scored pass needs only the top.
-    docnums = set(searcher.docs_for_query(Q.And([q, limit]) if limit else q))
     if not docnums:
         for looser in relaxations(q):
-            docnums = set(searcher.docs_for_query(Q.And([looser, limit]) if limit else looser))
+            docnums = set(gen.searcher.docs_for_query(Q.And([looser, limit]) if limit else looser))
             if docnums:
                 q, relaxed = looser, True
                 break
-    hits = ()
-    if docnums and (page - 1) * per_page < len(docnums):
-        results = searcher.search(q, limit=page * per_page, filter=limit)
-        results.fragmenter = highlight.ContextFragmenter(maxchars=240, surround=60)
-        results.formatter = MarkFormatter()
-        page_hits = results[(page - 1) * per_page:]
-        fields = matched_fields(searcher.reader(), [hit.docnum for hit in page_hits],
-                                query_terms(q, searcher.reader()))
-        hits = tuple(to_hit(hit, fields[hit.docnum]) for hit in page_hits)
-    suggestion = suggest(searcher, text) if text and (len(docnums) < 3 or relaxed) else None
-    facets = facets_of(docnums, index.facet_tables(searcher))
-    return SearchResult(text, len(docnums), page, per_page, hits, suggestion, facets, relaxed,
+    mask = np.zeros(gen.size, dtype=bool)
+    mask[list(docnums)] = True
+    top = ()
+    if docnums:
+        top = tuple((hit.docnum, hit.score or 0.0)
+                    for hit in gen.searcher.search(q, limit=k, filter=limit))
+    return Outcome(mask, top, q, relaxed, Evaluation(gen))
+
+
+def run_search(gen: Generation, text, tags, deck, page, per_page) -> SearchResult:
+    with gen.lock:  # Whoosh readers are not safe for two threads at once
+        q = parse(gen.parser, gen.reader, text) if text else Q.Every()
+        if isinstance(q, Q.qcore._NullQuery):
+            return SearchResult(text, 0, page, per_page, tags=tags, deck=deck)
+        limit = filters(tags, deck)
+        try:
+            found = matcher.run(gen, q, limit, page * per_page, relaxations)
+        except Unsupported:
+            found = whoosh_outcome(gen, q, limit, page * per_page)
+        page_hits = found.top[(page - 1) * per_page:]
+        fields = matched_fields(found.evaluation, [d for d, _ in page_hits],
+                                query_terms(found.query, gen.reader), SEARCH_FIELDS)
+        highlighter = highlight.Highlighter(
+            fragmenter=highlight.ContextFragmenter(maxchars=240, surround=60),
+            formatter=MarkFormatter())
+        hits = tuple(to_hit(RankedHit(gen, found.query, d, score, highlighter), fields[d])
+                     for d, score in page_hits)
+        total = found.total
+        suggestion = (suggest(gen.searcher, text) if text and (total < 3 or found.relaxed)
+                      else None)
+        facets = facets_of(found.mask, gen.facets)
+    return SearchResult(text, total, page, per_page, hits, suggestion, facets, found.relaxed,
                         tags, deck)
