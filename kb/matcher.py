@@ -54,7 +54,7 @@ class Generation:
         self.live = np.ones(self.size, dtype=bool)
         for leaf, offset in self.leaves:
             if leaf.has_deletions():
-                self.live[[offset + d for d in leaf.deleted_docs()]] = False
+                self.live[[offset + d for d in postings.deleted_docs(leaf)]] = False
         self.lengths = {name: self.concat(lambda leaf: postings.field_lengths(leaf, name))
                         for name, field in self.schema.items() if field.scorable}
         self.facets = {name: self.facet_arrays(name) for name in ("tagcase", "year")}

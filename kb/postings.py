@@ -71,5 +71,9 @@ def field_lengths(leaf, fieldname: str) -> np.ndarray:
     return out
 
 
+def deleted_docs(leaf) -> list[int]:
+    return sorted(leaf._perdoc.deleted_docs())
+
+
 def positions(leaf, fieldname: str, value: bytes) -> list[int]:
     return leaf.schema[fieldname].format.decode_positions(value)

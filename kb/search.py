@@ -294,21 +294,23 @@ def search(index: SlideIndex, text: str, tags=(), deck: str | None = None, page:
 
 
 def whoosh_outcome(gen: Generation, q, limit, k: int) -> Outcome:
-    """Whoosh's own searcher, for the query shapes kb.matcher leaves to it (Unsupported)."""
-    docnums = set(gen.searcher.docs_for_query(Q.And([q, limit]) if limit else q))
-    relaxed = False
+    """Whoosh's own searcher, for the query shapes kb.matcher leaves to it (Unsupported).
+    Deleted documents are dropped (a top-level NOT can yield them) and the collector is
+    the exhaustive one (its top-k collector can miss hits of later segments)."""
+    def docs(query):
+        return {d for d in gen.searcher.docs_for_query(Q.And([query, limit]) if limit else query)
+                if gen.live[d]}
+    docnums, relaxed = docs(q), False
     if not docnums:
         for looser in relaxations(q):
-            docnums = set(gen.searcher.docs_for_query(Q.And([looser, limit]) if limit else looser))
+            docnums = docs(looser)
             if docnums:
                 q, relaxed = looser, True
                 break
     mask = np.zeros(gen.size, dtype=bool)
     mask[list(docnums)] = True
-    top = ()
-    if docnums:
-        top = tuple((hit.docnum, hit.score or 0.0)
-                    for hit in gen.searcher.search(q, limit=k, filter=limit))
+    ranked = gen.searcher.search(q, limit=None, filter=limit) if docnums else ()
+    top = tuple((hit.docnum, hit.score or 0.0) for hit in ranked if hit.docnum in docnums)[:k]
     return Outcome(mask, top, q, relaxed, Evaluation(gen))
 
 
