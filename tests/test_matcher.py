@@ -301,3 +301,71 @@ def test_postings_module_reads_what_whoosh_reads(archive):
     assert postings.read_postings(archive.leaves[0][0], "body", b"zzzqqq") is None
 
 
+
+
+def test_generations_swap_in_the_background_while_threads_search(tmp_path, monkeypatch):
+    """Threads search one SlideIndex while reindexes commit: no error, every answer wholly
+    the old or the new state, the new one seen after each commit, and after the first open
+    every generation was opened by the background thread, never inside a search."""
+    import threading
+    import time
+
+    import kb.search
+    from kb.search import search
+
+    settings = Settings(content=tmp_path / "content", index=tmp_path / "index")
+
+    def write_state(name: str, decks: int) -> None:
+        for old in settings.content.rglob("*.md") if settings.content.exists() else ():
+            old.unlink()
+        for n in range(decks):
+            write(settings.content, f"{name}/deck{n}.md",
+                  f"# {name} {n}\n\neveryslide {name}\n\n===\n\neveryslide again\n")
+
+    opened_in = []
+    original = kb.search.Generation
+
+    def recording(searcher):
+        opened_in.append(threading.current_thread().name)
+        return original(searcher)
+
+    monkeypatch.setattr(kb.search, "Generation", recording)
+    states = {"alpha": 6, "beta": 9}
+    write_state("alpha", states["alpha"])
+    reindex(settings, jobs=1)
+    index = SlideIndex(settings)
+    index.warm()  # the first generation opens here, as `kb serve` does at start-up
+    errors, answers, stop = [], [], threading.Event()
+
+    def observe():
+        while not stop.is_set():
+            try:
+                result = search(index, "everyslide", per_page=50)
+                decks = {h.deck.split("/")[0] for h in result.hits}
+                answers.append((result.total, decks))
+            except Exception as err:  # noqa: BLE001 — every failure is a finding
+                errors.append(repr(err))
+
+    threads = [threading.Thread(target=observe, daemon=True) for _ in range(3)]
+    for t in threads:
+        t.start()
+    try:
+        for name in ("beta", "alpha", "beta"):
+            write_state(name, states[name])
+            reindex(settings, jobs=1, full=name == "alpha")
+            want = 2 * states[name]
+            deadline = time.monotonic() + 30
+            while search(index, "everyslide", per_page=50).total != want and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert search(index, "everyslide", per_page=50).total == want
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(30)
+    assert not errors, errors[:5]
+    assert len(answers) > 20
+    for total, decks in answers:
+        state = {2 * n: s for s, n in states.items()}.get(total)
+        assert state and decks == {state}, (total, decks)
+    assert opened_in[0] == "MainThread" and len(opened_in) >= 4
+    assert set(opened_in[1:]) == {"kb-open-generation"}, opened_in
