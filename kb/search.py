@@ -203,9 +203,9 @@ class RankedHit:
     """A ranked docnum as `to_hit` reads a Whoosh hit: stored fields, score, highlights
     (made by Whoosh's highlighter from the query's terms, as `Results` would)."""
 
-    def __init__(self, gen: Generation, q, docnum: int, score: float, highlighter):
+    def __init__(self, gen: Generation, q, docnum: int, score: float, highlighter, terms: dict):
         self.searcher, self.q, self.docnum, self.score = gen.searcher, q, docnum, score
-        self.results, self.highlighter = self, highlighter
+        self.results, self.highlighter, self.terms = self, highlighter, terms
         self.stored = gen.searcher.stored_fields(docnum)
 
     def fields(self) -> dict:
@@ -221,7 +221,12 @@ class RankedHit:
         return False
 
     def query_terms(self, expand=False, fieldname=None):
-        return self.q.existing_terms(self.searcher.reader(), fieldname=fieldname, expand=expand)
+        """The query's terms in a field, worked out once per query (`terms` is shared)."""
+        key = (expand, fieldname)
+        if key not in self.terms:
+            self.terms[key] = self.q.existing_terms(self.searcher.reader(), fieldname=fieldname,
+                                                    expand=expand)
+        return self.terms[key]
 
     def highlights(self, fieldname, text=None, top=3, minscore=1):
         return self.highlighter.highlight_hit(self, fieldname, text=text, top=top,
@@ -330,7 +335,8 @@ def run_search(gen: Generation, text, tags, deck, page, per_page) -> SearchResul
         highlighter = highlight.Highlighter(
             fragmenter=highlight.ContextFragmenter(maxchars=240, surround=60),
             formatter=MarkFormatter())
-        hits = tuple(to_hit(RankedHit(gen, found.query, d, score, highlighter), fields[d])
+        terms: dict = {}
+        hits = tuple(to_hit(RankedHit(gen, found.query, d, score, highlighter, terms), fields[d])
                      for d, score in page_hits)
         total = found.total
         suggestion = (suggest(gen.searcher, text) if text and (total < 3 or found.relaxed)
