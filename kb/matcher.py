@@ -8,86 +8,19 @@ its And/Or/Not matchers sum them, so ranking is what `searcher.search` gives;
 tests/test_matcher.py holds the two side by side on a multi-segment index with deletions.
 """
 
-import threading
 from dataclasses import dataclass
 
 import numpy as np
 from whoosh import query as Q
 
 from kb import postings
-from kb.query import make_parser
+from kb.generation import Generation
 
 
 class Unsupported(Exception):
     """A query shape this matcher does not evaluate; the caller asks Whoosh instead. Today:
     phrases with a slop (`"a b"~2`), `Every` on one field, Or with minmatch/scale, and
     Whoosh node types the kb parser does not produce (spans, Require, AndMaybe, …)."""
-
-
-@dataclass(frozen=True)
-class FacetArrays:
-    """(docnum, value id) pairs of one facet field, read from its postings once."""
-    names: tuple[str, ...]
-    docs: np.ndarray
-    ids: np.ndarray
-
-    def counts(self, mask: np.ndarray) -> dict[str, int]:
-        found = np.bincount(self.ids[mask[self.docs]], minlength=len(self.names))
-        return {self.names[i]: int(found[i]) for i in np.flatnonzero(found)}
-
-
-class Generation:
-    """One index generation opened for searching: its Whoosh searcher, and the per-docnum
-    arrays built from it once (live documents, field lengths, facet values). Whoosh
-    readers seek and read shared files, so every use of `searcher` holds `lock`."""
-
-    def __init__(self, searcher):
-        self.searcher = searcher
-        self.reader = searcher.reader()
-        self.number = self.reader.generation()
-        self.lock = threading.RLock()
-        postings.check_codec(self.reader)
-        self.schema = searcher.schema
-        self.parser = make_parser(self.schema)
-        self.leaves = list(self.reader.leaf_readers())
-        self.size = self.reader.doc_count_all()
-        self.live = np.ones(self.size, dtype=bool)
-        for leaf, offset in self.leaves:
-            if leaf.has_deletions():
-                self.live[[offset + d for d in postings.deleted_docs(leaf)]] = False
-        self.lengths = {name: self.concat(lambda leaf: postings.field_lengths(leaf, name))
-                        for name, field in self.schema.items() if field.scorable}
-        self.facets = {name: self.facet_arrays(name) for name in ("tagcase", "year")}
-
-    def concat(self, per_leaf) -> np.ndarray:
-        parts = [per_leaf(leaf) for leaf, _ in self.leaves]
-        return np.concatenate(parts) if parts else np.zeros(0)
-
-    def postings(self, fieldname: str, btext: bytes, values: bool = False):
-        """(global ids, weights[, [(leaf, value)…]]) of a term over every segment."""
-        ids, weights, vals = [], [], []
-        for leaf, offset in self.leaves:
-            got = postings.read_postings(leaf, fieldname, btext, values)
-            if got is not None:
-                ids.append(got[0] + offset)
-                weights.append(got[1])
-                if values:
-                    vals.extend((leaf, v) for v in got[2])
-        if not ids:
-            return (np.zeros(0, np.int64), np.zeros(0)) + (([],) if values else ())
-        out = (np.concatenate(ids), np.concatenate(weights))
-        return out + (vals,) if values else out
-
-    def facet_arrays(self, fieldname: str) -> FacetArrays:
-        names, docs, ids = [], [], []
-        if fieldname in self.schema:
-            for btext in self.reader.lexicon(fieldname):
-                gids, _ = self.postings(fieldname, btext)
-                docs.append(gids)
-                ids.append(np.full(len(gids), len(names), dtype=np.int64))
-                names.append(btext.decode("utf-8"))
-        join = (lambda a: np.concatenate(a)) if docs else (lambda a: np.zeros(0, np.int64))
-        return FacetArrays(tuple(names), join(docs), join(ids))
 
 
 @dataclass(frozen=True)

@@ -1,30 +1,23 @@
 """Query string → ranked slides (SPEC §4): the one search behind `kb search` and the web app."""
 
 import datetime as dt
-import logging
 import re
-import threading
-import time
 from dataclasses import dataclass, field
 from html import escape
-from collections import OrderedDict
 
 import numpy as np
-from whoosh import highlight, query as Q, scoring
+from whoosh import highlight, query as Q
 
 from kb import matcher
 from kb.deck import slide_url
-from kb.errors import KbError
-from kb.matcher import Evaluation, Generation, Outcome, Unsupported, matched_fields
-from kb.schema import WORD, open_index, text_analyzer
+from kb.generation import Generation, SlideIndex
+from kb.matcher import Evaluation, Outcome, Unsupported, matched_fields
+from kb.schema import WORD, text_analyzer
 from kb.query import MAX_QUERY, SEARCH_FIELDS, filters, parse, query_terms, relaxations
-from kb.settings import Settings
 
 FIELD_NAMES = {"tagtext": "tags"}  # what the JSON calls a matched field
 SNIPPET_ORDER = ["body", "ocr", "notes", "alt", "title", "deck_title"]
 MAX_PAGE = 1000
-CACHE_SIZE = 512  # results kept per index generation
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -89,101 +82,6 @@ class MarkFormatter(highlight.HtmlFormatter):
 
     def format_token(self, text, token, replace=False):
         return "<mark>" + escape(highlight.get_text(text, token, replace), quote=False) + "</mark>"
-
-
-CHECK_EVERY = 0.5  # seconds between two looks at the index's TOC for a new generation
-
-
-class SlideIndex:
-    """The index as a reader, per process: the newest generation opened (kb.matcher's
-    Generation: searcher plus per-docnum arrays), swapped in the background when a reindex
-    commits, and results cached per generation. No search waits for a searcher to open
-    except the very first one."""
-
-    def __init__(self, settings: Settings):
-        self.settings = settings
-        self.local = threading.local()
-        self.lock = threading.Lock()
-        self.ix = None
-        self.current: Generation | None = None
-        self.checked = 0.0
-        self.opening: threading.Thread | None = None
-        self.cache: OrderedDict = OrderedDict()  # (generation, query…) → SearchResult
-
-    def generation(self) -> Generation:
-        """The newest generation ready. Every CHECK_EVERY s a search looks whether a newer
-        one was committed and, if so, opens it in a background thread; it is used from the
-        first search after it is ready."""
-        if self.current is None:
-            with self.lock:
-                if self.current is None:
-                    self.ix = open_index(self.settings)
-                    self.current = Generation(self.open_searcher())
-            return self.current
-        now = time.monotonic()
-        if now - self.checked >= CHECK_EVERY:
-            self.checked = now
-            with self.lock:
-                idle = self.opening is None or not self.opening.is_alive()
-                if idle and self.ix.latest_generation() != self.current.number:
-                    self.opening = threading.Thread(target=self.swap, daemon=True,
-                                                    name="kb-open-generation")
-                    self.opening.start()
-        return self.current
-
-    def swap(self) -> None:
-        try:
-            self.current = Generation(self.open_searcher())
-        except Exception:  # noqa: BLE001 — a reindex removed it meanwhile: the next check retries
-            log.warning("could not open the new index generation", exc_info=True)
-            self.checked = 0.0
-
-    def searcher(self):
-        """A Whoosh searcher of the current generation for this thread alone (deck pages
-        read stored fields with it; searches use the generation's own under its lock)."""
-        gen = self.generation()
-        current = getattr(self.local, "searcher", None)
-        if current is None or current.ixreader.generation() != gen.number:
-            current = self.local.searcher = self.open_searcher()
-        return current
-
-    def open_searcher(self):
-        """A searcher whose files are all open. Whoosh opens a segment's stored fields and
-        field lengths on first use, and a reindex may delete them before that: opened now,
-        they stay readable (an open file outlives its deletion) for the searcher's life."""
-        for _ in range(3):
-            searcher = self.ix.searcher(weighting=scoring.BM25F())
-            try:
-                scorable = [name for name, field in searcher.schema.items() if field.scorable]
-                for leaf, _ in searcher.reader().leaf_readers():
-                    if leaf.doc_count_all():
-                        leaf.stored_fields(0)
-                        for name in scorable:
-                            leaf.doc_field_length(0, name)
-                return searcher
-            except (OSError, TypeError):  # its generation was deleted meanwhile: again
-                searcher.close()
-        return self.ix.searcher(weighting=scoring.BM25F())
-
-    def warm(self) -> None:
-        """Open the searcher and build the per-docnum arrays now, not on the first query."""
-        try:
-            self.generation()
-        except KbError:
-            pass  # no index yet: the first search will say what to run
-
-    def cached(self, key, compute):
-        """A result per (index generation, query): a reindex never leaves a stale answer."""
-        with self.lock:
-            if key in self.cache:
-                self.cache.move_to_end(key)
-                return self.cache[key]
-        value = compute()
-        with self.lock:
-            self.cache[key] = value
-            while len(self.cache) > CACHE_SIZE:
-                self.cache.popitem(last=False)
-        return value
 
 
 def facets_of(mask, facets: dict) -> dict:

@@ -17,7 +17,7 @@ from whoosh.reading import TermNotFound
 from helpers import write
 from kb import postings
 from kb.index import reindex
-from kb.matcher import Generation, Unsupported, matched_fields, run
+from kb.matcher import Unsupported, matched_fields, run
 from kb.query import SEARCH_FIELDS, filters, parse, query_terms, relaxations
 from kb.search import SlideIndex, facets_of
 from kb.settings import Settings
@@ -310,7 +310,7 @@ def test_generations_swap_in_the_background_while_threads_search(tmp_path, monke
     import threading
     import time
 
-    import kb.search
+    import kb.generation
     from kb.search import search
 
     settings = Settings(content=tmp_path / "content", index=tmp_path / "index")
@@ -323,13 +323,13 @@ def test_generations_swap_in_the_background_while_threads_search(tmp_path, monke
                   f"# {name} {n}\n\neveryslide {name}\n\n===\n\neveryslide again\n")
 
     opened_in = []
-    original = kb.search.Generation
+    original = kb.generation.Generation
 
     def recording(searcher):
         opened_in.append(threading.current_thread().name)
         return original(searcher)
 
-    monkeypatch.setattr(kb.search, "Generation", recording)
+    monkeypatch.setattr(kb.generation, "Generation", recording)
     states = {"alpha": 6, "beta": 9}
     write_state("alpha", states["alpha"])
     reindex(settings, jobs=1)

@@ -1,0 +1,183 @@
+"""The index as searchers see it, one generation at a time: a generation's Whoosh searcher
+with the per-docnum arrays built from it once (live documents, field lengths, facet values),
+and SlideIndex, which keeps the newest generation per process and swaps in the next one
+from a background thread when a reindex commits."""
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+from whoosh import scoring
+
+from kb import postings
+from kb.errors import KbError
+from kb.query import make_parser
+from kb.schema import open_index
+from kb.settings import Settings
+
+CACHE_SIZE = 512  # results kept per index generation
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FacetArrays:
+    """(docnum, value id) pairs of one facet field, read from its postings once."""
+    names: tuple[str, ...]
+    docs: np.ndarray
+    ids: np.ndarray
+
+    def counts(self, mask: np.ndarray) -> dict[str, int]:
+        found = np.bincount(self.ids[mask[self.docs]], minlength=len(self.names))
+        return {self.names[i]: int(found[i]) for i in np.flatnonzero(found)}
+
+
+class Generation:
+    """One index generation opened for searching: its Whoosh searcher, and the per-docnum
+    arrays built from it once (live documents, field lengths, facet values). Whoosh
+    readers seek and read shared files, so every use of `searcher` holds `lock`."""
+
+    def __init__(self, searcher):
+        self.searcher = searcher
+        self.reader = searcher.reader()
+        self.number = self.reader.generation()
+        self.lock = threading.RLock()
+        postings.check_codec(self.reader)
+        self.schema = searcher.schema
+        self.parser = make_parser(self.schema)
+        self.leaves = list(self.reader.leaf_readers())
+        self.size = self.reader.doc_count_all()
+        self.live = np.ones(self.size, dtype=bool)
+        for leaf, offset in self.leaves:
+            if leaf.has_deletions():
+                self.live[[offset + d for d in postings.deleted_docs(leaf)]] = False
+        self.lengths = {name: self.concat(lambda leaf: postings.field_lengths(leaf, name))
+                        for name, field in self.schema.items() if field.scorable}
+        self.facets = {name: self.facet_arrays(name) for name in ("tagcase", "year")}
+
+    def concat(self, per_leaf) -> np.ndarray:
+        parts = [per_leaf(leaf) for leaf, _ in self.leaves]
+        return np.concatenate(parts) if parts else np.zeros(0)
+
+    def postings(self, fieldname: str, btext: bytes, values: bool = False):
+        """(global ids, weights[, [(leaf, value)…]]) of a term over every segment."""
+        ids, weights, vals = [], [], []
+        for leaf, offset in self.leaves:
+            got = postings.read_postings(leaf, fieldname, btext, values)
+            if got is not None:
+                ids.append(got[0] + offset)
+                weights.append(got[1])
+                if values:
+                    vals.extend((leaf, v) for v in got[2])
+        if not ids:
+            return (np.zeros(0, np.int64), np.zeros(0)) + (([],) if values else ())
+        out = (np.concatenate(ids), np.concatenate(weights))
+        return out + (vals,) if values else out
+
+    def facet_arrays(self, fieldname: str) -> FacetArrays:
+        names, docs, ids = [], [], []
+        if fieldname in self.schema:
+            for btext in self.reader.lexicon(fieldname):
+                gids, _ = self.postings(fieldname, btext)
+                docs.append(gids)
+                ids.append(np.full(len(gids), len(names), dtype=np.int64))
+                names.append(btext.decode("utf-8"))
+        join = (lambda a: np.concatenate(a)) if docs else (lambda a: np.zeros(0, np.int64))
+        return FacetArrays(tuple(names), join(docs), join(ids))
+
+
+CHECK_EVERY = 0.5  # seconds between two looks at the index's TOC for a new generation
+
+
+class SlideIndex:
+    """The index as a reader, per process: the newest generation opened (kb.matcher's
+    Generation: searcher plus per-docnum arrays), swapped in the background when a reindex
+    commits, and results cached per generation. No search waits for a searcher to open
+    except the very first one."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.local = threading.local()
+        self.lock = threading.Lock()
+        self.ix = None
+        self.current: Generation | None = None
+        self.checked = 0.0
+        self.opening: threading.Thread | None = None
+        self.cache: OrderedDict = OrderedDict()  # (generation, query…) → SearchResult
+
+    def generation(self) -> Generation:
+        """The newest generation ready. Every CHECK_EVERY s a search looks whether a newer
+        one was committed and, if so, opens it in a background thread; it is used from the
+        first search after it is ready."""
+        if self.current is None:
+            with self.lock:
+                if self.current is None:
+                    self.ix = open_index(self.settings)
+                    self.current = Generation(self.open_searcher())
+            return self.current
+        now = time.monotonic()
+        if now - self.checked >= CHECK_EVERY:
+            self.checked = now
+            with self.lock:
+                idle = self.opening is None or not self.opening.is_alive()
+                if idle and self.ix.latest_generation() != self.current.number:
+                    self.opening = threading.Thread(target=self.swap, daemon=True,
+                                                    name="kb-open-generation")
+                    self.opening.start()
+        return self.current
+
+    def swap(self) -> None:
+        try:
+            self.current = Generation(self.open_searcher())
+        except Exception:  # noqa: BLE001 — a reindex removed it meanwhile: the next check retries
+            log.warning("could not open the new index generation", exc_info=True)
+            self.checked = 0.0
+
+    def searcher(self):
+        """A Whoosh searcher of the current generation for this thread alone (deck pages
+        read stored fields with it; searches use the generation's own under its lock)."""
+        gen = self.generation()
+        current = getattr(self.local, "searcher", None)
+        if current is None or current.ixreader.generation() != gen.number:
+            current = self.local.searcher = self.open_searcher()
+        return current
+
+    def open_searcher(self):
+        """A searcher whose files are all open. Whoosh opens a segment's stored fields and
+        field lengths on first use, and a reindex may delete them before that: opened now,
+        they stay readable (an open file outlives its deletion) for the searcher's life."""
+        for _ in range(3):
+            searcher = self.ix.searcher(weighting=scoring.BM25F())
+            try:
+                scorable = [name for name, field in searcher.schema.items() if field.scorable]
+                for leaf, _ in searcher.reader().leaf_readers():
+                    if leaf.doc_count_all():
+                        leaf.stored_fields(0)
+                        for name in scorable:
+                            leaf.doc_field_length(0, name)
+                return searcher
+            except (OSError, TypeError):  # its generation was deleted meanwhile: again
+                searcher.close()
+        return self.ix.searcher(weighting=scoring.BM25F())
+
+    def warm(self) -> None:
+        """Open the searcher and build the per-docnum arrays now, not on the first query."""
+        try:
+            self.generation()
+        except KbError:
+            pass  # no index yet: the first search will say what to run
+
+    def cached(self, key, compute):
+        """A result per (index generation, query): a reindex never leaves a stale answer."""
+        with self.lock:
+            if key in self.cache:
+                self.cache.move_to_end(key)
+                return self.cache[key]
+        value = compute()
+        with self.lock:
+            self.cache[key] = value
+            while len(self.cache) > CACHE_SIZE:
+                self.cache.popitem(last=False)
+        return value
