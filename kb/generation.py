@@ -55,7 +55,9 @@ class Generation:
                 self.live[[offset + d for d in postings.deleted_docs(leaf)]] = False
         self.lengths = {name: self.concat(lambda leaf: postings.field_lengths(leaf, name))
                         for name, field in self.schema.items() if field.scorable}
-        self.facets = {name: self.facet_arrays(name) for name in ("tagcase", "year")}
+        # tagcase and year are the result facets; deck maps each slide to its deck (for
+        # deck-level questions: kb.matcher.decks_of).
+        self.facets = {name: self.facet_arrays(name) for name in ("tagcase", "year", "deck")}
 
     def concat(self, per_leaf) -> np.ndarray:
         parts = [per_leaf(leaf) for leaf, _ in self.leaves]

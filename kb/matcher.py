@@ -240,3 +240,32 @@ def matched_fields(ev: Evaluation, docnums, terms, fields) -> dict[int, set[str]
         for doc in hits[np.isin(hits, ids)]:
             found[int(doc)].add(fieldname)
     return found
+
+
+def restricted(q, fields):
+    """`q` with only its leaves in `fields` (filters kept): e.g. the words of a query looked
+    for in deck titles alone. None if nothing of it is left."""
+    from kb.query import FILTER_FIELDS
+
+    def keep(node):
+        name = getattr(node, "fieldname", None)
+        if node.is_leaf() and name and name not in fields and name not in FILTER_FIELDS:
+            return Q.NullQuery
+        return node
+    out = q.accept(keep).normalize()
+    return None if out is Q.NullQuery else out
+
+
+def match_set(gen: Generation, q, fields=None) -> np.ndarray:
+    """The live slides (bool per docnum) matching `q`, optionally with its words looked for
+    in `fields` only; no relaxation. Call under `gen.lock`."""
+    if fields is not None:
+        q = restricted(q, set(fields))
+        if q is None:
+            return np.zeros(gen.size, dtype=bool)
+    return Evaluation(gen)(q).mask & gen.live
+
+
+def decks_of(gen: Generation, mask: np.ndarray) -> dict[str, int]:
+    """How many of the slides in `mask` each deck holds."""
+    return gen.facets["deck"].counts(mask)

@@ -369,3 +369,24 @@ def test_generations_swap_in_the_background_while_threads_search(tmp_path, monke
         assert state and decks == {state}, (total, decks)
     assert opened_in[0] == "MainThread" and len(opened_in) >= 4
     assert set(opened_in[1:]) == {"kb-open-generation"}, opened_in
+
+
+def test_match_set_restricted_to_fields(archive):
+    """The API for deck-level questions: a query's match set with its words looked for in
+    some fields only, and slides counted per deck."""
+    from kb.matcher import decks_of, match_set
+    gen = archive
+    with gen.lock:
+        q = parse(gen.parser, gen.reader, "hazard cohort")
+        everywhere = match_set(gen, q)
+        in_titles = match_set(gen, q, fields=("title", "deck_title"))
+        want = whoosh_docs(gen, Q.And([Q.Or([Q.Term(f, w, boost=b) for f, b in
+                                             (("title", 3.0), ("deck_title", 2.0))])
+                                       for w in ("hazard", "cohort")]))
+        assert set(np.flatnonzero(in_titles)) == want
+        assert not (in_titles & ~everywhere).any()
+        assert not match_set(gen, q, fields=("alt",)).any()
+        per_deck = decks_of(gen, everywhere)
+        assert sum(per_deck.values()) == int(everywhere.sum())
+        for deck, n in list(per_deck.items())[:5]:
+            assert n == len(whoosh_docs(gen, Q.And([q, Q.Term("deck", deck)])))
