@@ -4,6 +4,7 @@ and SlideIndex, which keeps the newest generation per process and swaps in the n
 from a background thread when a reindex commits."""
 
 import logging
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -101,6 +102,10 @@ class SlideIndex:
 
     def __init__(self, settings: Settings):
         self.settings = settings
+        self.reset()
+
+    def reset(self) -> None:
+        self.pid = os.getpid()
         self.local = threading.local()
         self.lock = threading.Lock()
         self.ix = None
@@ -113,6 +118,10 @@ class SlideIndex:
         """The newest generation ready. Every CHECK_EVERY s a search looks whether a newer
         one was committed and, if so, opens it in a background thread; it is used from the
         first search after it is ready."""
+        if self.pid != os.getpid():
+            # Forked (a pre-forking server that opened the index first): the parent's open
+            # files share their read offsets with us, so this process opens its own.
+            self.reset()
         if self.current is None:
             with self.lock:
                 if self.current is None:

@@ -390,3 +390,34 @@ def test_match_set_restricted_to_fields(archive):
         assert sum(per_deck.values()) == int(everywhere.sum())
         for deck, n in list(per_deck.items())[:5]:
             assert n == len(whoosh_docs(gen, Q.And([q, Q.Term("deck", deck)])))
+
+
+def test_a_forked_worker_opens_its_own_generation(tmp_path):
+    """A pre-forking server may open the index before it forks: each worker then opens its
+    own files (shared ones would share their read offsets) and answers the same."""
+    import multiprocessing
+
+    from kb.search import search
+
+    settings = Settings(content=tmp_path / "content", index=tmp_path / "index")
+    for n in range(4):
+        write(settings.content, f"d{n}.md", f"# Deck {n}\n\nforkword {n}\n\n===\n\nforkword\n")
+    reindex(settings, jobs=1)
+    index = SlideIndex(settings)
+    index.warm()
+    parent = index.generation()
+
+    def child(conn):
+        gen = index.generation()
+        conn.send((gen is parent, search(index, "forkword", per_page=3).total))
+        conn.close()
+
+    ctx = multiprocessing.get_context("fork")
+    ours, theirs = ctx.Pipe()
+    proc = ctx.Process(target=child, args=(theirs,))
+    proc.start()
+    assert ours.poll(60)
+    same_object, total = ours.recv()
+    proc.join(30)
+    assert proc.exitcode == 0 and not same_object and total == 8
+    assert search(index, "forkword").total == 8 and index.generation() is parent
