@@ -20,6 +20,7 @@ from kb.schema import open_index
 from kb.settings import Settings
 
 CACHE_SIZE = 512  # results kept per index generation
+CACHED_POSTINGS = 400_000  # postings kept decoded per generation (16 bytes each)
 log = logging.getLogger(__name__)
 
 
@@ -54,6 +55,8 @@ class Generation:
         for leaf, offset in self.leaves:
             if leaf.has_deletions():
                 self.live[[offset + d for d in postings.deleted_docs(leaf)]] = False
+        self.recent: OrderedDict = OrderedDict()  # (field, term) → (ids, weights)
+        self.recent_size = 0
         self.lengths = {name: self.concat(lambda leaf: postings.field_lengths(leaf, name))
                         for name, field in self.schema.items() if field.scorable}
         # tagcase and year are the result facets; deck maps each slide to its deck (for
@@ -65,7 +68,24 @@ class Generation:
         return np.concatenate(parts) if parts else np.zeros(0)
 
     def postings(self, fieldname: str, btext: bytes, values: bool = False):
-        """(global ids, weights[, [(leaf, value)…]]) of a term over every segment."""
+        """(global ids, weights[, [(leaf, value)…]]) of a term over every segment; the
+        ids and weights of recently used terms come from a bounded cache (words recur
+        across queries: search-as-you-type sends each query's first words again)."""
+        if values:
+            return self.read(fieldname, btext, True)
+        key = (fieldname, btext)
+        found = self.recent.get(key)
+        if found is None:
+            found = self.recent[key] = self.read(fieldname, btext)
+            self.recent_size += len(found[0])
+            while self.recent_size > CACHED_POSTINGS and len(self.recent) > 1:
+                _, old = self.recent.popitem(last=False)
+                self.recent_size -= len(old[0])
+        else:
+            self.recent.move_to_end(key)
+        return found
+
+    def read(self, fieldname: str, btext: bytes, values: bool = False):
         ids, weights, vals = [], [], []
         for leaf, offset in self.leaves:
             got = postings.read_postings(leaf, fieldname, btext, values)
@@ -83,7 +103,7 @@ class Generation:
         names, docs, ids = [], [], []
         if fieldname in self.schema:
             for btext in self.reader.lexicon(fieldname):
-                gids, _ = self.postings(fieldname, btext)
+                gids, _ = self.read(fieldname, btext)
                 docs.append(gids)
                 ids.append(np.full(len(gids), len(names), dtype=np.int64))
                 names.append(btext.decode("utf-8"))
