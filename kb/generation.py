@@ -67,12 +67,10 @@ class Generation:
         parts = [per_leaf(leaf) for leaf, _ in self.leaves]
         return np.concatenate(parts) if parts else np.zeros(0)
 
-    def postings(self, fieldname: str, btext: bytes, values: bool = False):
-        """(global ids, weights[, [(leaf, value)…]]) of a term over every segment; the
-        ids and weights of recently used terms come from a bounded cache (words recur
-        across queries: search-as-you-type sends each query's first words again)."""
-        if values:
-            return self.read(fieldname, btext, True)
+    def postings(self, fieldname: str, btext: bytes):
+        """(global ids, weights) of a term over every segment; recently used terms come
+        from a bounded cache (words recur across queries: search-as-you-type sends each
+        query's first words again)."""
         key = (fieldname, btext)
         found = self.recent.get(key)
         if found is None:
@@ -85,19 +83,16 @@ class Generation:
             self.recent.move_to_end(key)
         return found
 
-    def read(self, fieldname: str, btext: bytes, values: bool = False):
-        ids, weights, vals = [], [], []
+    def read(self, fieldname: str, btext: bytes):
+        ids, weights = [], []
         for leaf, offset in self.leaves:
-            got = postings.read_postings(leaf, fieldname, btext, values)
+            got = postings.read_postings(leaf, fieldname, btext)
             if got is not None:
                 ids.append(got[0] + offset)
                 weights.append(got[1])
-                if values:
-                    vals.extend((leaf, v) for v in got[2])
         if not ids:
-            return (np.zeros(0, np.int64), np.zeros(0)) + (([],) if values else ())
-        out = (np.concatenate(ids), np.concatenate(weights))
-        return out + (vals,) if values else out
+            return np.zeros(0, np.int64), np.zeros(0)
+        return np.concatenate(ids), np.concatenate(weights)
 
     def facet_arrays(self, fieldname: str) -> FacetArrays:
         names, docs, ids = [], [], []

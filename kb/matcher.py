@@ -4,8 +4,11 @@ posting through several Python calls and were run twice per query, see BENCHMARK
 
 Scores follow Whoosh's own BM25F scorer term for term (idf, field-length normalisation,
 K1 and B from the searcher's weighting, kb's field boosts as query boosts), summed the way
-its And/Or/Not matchers sum them, so ranking is what `searcher.search` gives;
-tests/test_matcher.py holds the two side by side on a multi-segment index with deletions.
+its And/Or/Not matchers sum them, so ranking is what `searcher.search(q, limit=None)`
+gives; tests/test_matcher.py holds the two side by side on a multi-segment index with
+deletions. (Whoosh's own top-k collector, `limit=k`, can miss hits of later segments, and
+a NOT at the top can yield deleted slides: two things kb's results no longer show.)
+The top k come from a partial sort (numpy's introselect), not a full sort of the matches.
 """
 
 from dataclasses import dataclass
@@ -43,12 +46,12 @@ class Evaluation:
     def empty(self) -> Scored:
         return Scored(np.zeros(self.gen.size, dtype=bool), np.zeros(self.gen.size))
 
-    def term_postings(self, fieldname: str, text, values: bool = False):
+    def term_postings(self, fieldname: str, text):
         field = self.gen.schema[fieldname]
         btext = text if isinstance(text, bytes) else field.to_bytes(text)
-        key = (fieldname, btext, values)
+        key = (fieldname, btext)
         if key not in self.terms:
-            self.terms[key] = self.gen.postings(fieldname, btext, values)
+            self.terms[key] = self.gen.postings(fieldname, btext)
         return btext, self.terms[key]
 
     def term_scores(self, fieldname: str, btext: bytes, ids, weights) -> np.ndarray:
@@ -128,7 +131,8 @@ class Evaluation:
         return out
 
     def phrase(self, q) -> Scored:
-        """Documents with the words at consecutive positions (slop 1, as the parser makes)."""
+        """Documents with the words at consecutive positions (slop 1, as the parser makes);
+        positions are read for the documents holding every word only."""
         if q.slop != 1 or not q.words:
             raise Unsupported("phrase with slop")
         field = self.gen.schema[q.fieldname] if q.fieldname in self.gen.schema else None
@@ -137,38 +141,42 @@ class Evaluation:
         words = []
         for word in q.words:
             try:
-                btext, (ids, weights, vals) = self.term_postings(q.fieldname, word, values=True)
+                btext, (ids, weights) = self.term_postings(q.fieldname, word)
             except ValueError:
                 return self.empty()
             if not len(ids):
                 return self.empty()
-            words.append((btext, ids, weights, vals))
+            words.append((btext, ids, weights))
         mask = np.ones(self.gen.size, dtype=bool)
-        for _, ids, _, _ in words:
+        for _, ids, _ in words:
             found = np.zeros(self.gen.size, dtype=bool)
             found[ids] = True
             mask &= found
         if len(words) > 1:
-            for doc in np.flatnonzero(mask):
-                mask[doc] = self.consecutive(q.fieldname, doc, words)
+            self.check_positions(q.fieldname, [btext for btext, _, _ in words], mask)
         score = np.zeros(self.gen.size)
-        for btext, ids, weights, _ in words:
+        for btext, ids, weights in words:
             score[ids] += self.term_scores(q.fieldname, btext, ids, weights)
         score *= mask
         if q.boost != 1.0:
             score *= q.boost
         return Scored(mask, score)
 
-    @staticmethod
-    def consecutive(fieldname: str, doc: int, words) -> bool:
-        starts = None
-        for i, (_, ids, _, vals) in enumerate(words):
-            leaf, value = vals[int(np.searchsorted(ids, doc))]
-            here = {p - i for p in postings.positions(leaf, fieldname, value)}
-            starts = here if starts is None else starts & here
-            if not starts:
-                return False
-        return True
+    def check_positions(self, fieldname: str, btexts: list[bytes], mask: np.ndarray) -> None:
+        """Clear the candidates in `mask` whose words do not follow each other."""
+        for leaf, offset in self.gen.leaves:
+            local = np.flatnonzero(mask[offset:offset + leaf.doc_count_all()])
+            if not len(local):
+                continue
+            values = [postings.read_values(leaf, fieldname, b, local) for b in btexts]
+            for doc in local:
+                starts = None
+                for i, found in enumerate(values):
+                    here = {p - i for p in postings.positions(leaf, fieldname, found[int(doc)])}
+                    starts = here if starts is None else starts & here
+                    if not starts:
+                        mask[offset + doc] = False
+                        break
 
     def numeric_range(self, q) -> Scored:
         compiled = q._compile_query(self.gen.reader)

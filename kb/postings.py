@@ -27,35 +27,61 @@ def check_codec(reader) -> None:
             raise RuntimeError(f"kb.postings reads W3Codec segments only, not {type(terms).__name__}")
 
 
-def read_postings(leaf, fieldname: str, btext: bytes, values: bool = False):
-    """(ids, weights[, values]) of one term in one leaf reader, deleted documents included
-    (the caller masks them). None if the segment lacks the term."""
+def read_postings(leaf, fieldname: str, btext: bytes):
+    """(ids, weights) of one term in one leaf reader, deleted documents included (the
+    caller masks them). None if the segment lacks the term."""
     terms = leaf._terms
     try:
         info = terms.term_info(fieldname, btext)
     except (TermNotFound, KeyError):
         return None
     if info.is_inlined():
-        ids, weights, vals = info.inlined_postings()
-        out = (np.asarray(ids, dtype=np.int64), np.asarray(weights, dtype=np.float64))
-        return out + (list(vals),) if values else out
+        ids, weights, _ = info.inlined_postings()
+        return np.asarray(ids, dtype=np.int64), np.asarray(weights, dtype=np.float64)
     offset, length = info.extent()
     block = whoosh3.W3LeafMatcher(terms._postfile, offset, length, leaf.schema[fieldname].format)
-    id_parts, weight_parts, value_parts = [], [], []
+    id_parts, weight_parts = [], []
     while True:
         block._read_ids()
         block._read_weights()
         id_parts.append(block._ids)
         weight_parts.append(np.asarray(block._weights, dtype=np.float64))
-        if values:
-            block._read_values()
-            value_parts.extend(block._values)
         if block._lastblock:
             break
         block._goto(block._nextoffset)
     ids = np.concatenate([np.asarray(part, dtype=np.int64) for part in id_parts])
-    weights = np.concatenate(weight_parts)
-    return (ids, weights, value_parts) if values else (ids, weights)
+    return ids, np.concatenate(weight_parts)
+
+
+def read_values(leaf, fieldname: str, btext: bytes, wanted) -> dict:
+    """{docnum: encoded value} of one term in one leaf, for the leaf docnums in `wanted`
+    (sorted) only: blocks holding none of them are skipped unread (their header says
+    their last id), so a phrase decodes positions for its candidates alone."""
+    terms = leaf._terms
+    try:
+        info = terms.term_info(fieldname, btext)
+    except (TermNotFound, KeyError):
+        return {}
+    want = set(int(d) for d in wanted)
+    if info.is_inlined():
+        ids, _, vals = info.inlined_postings()
+        return {i: v for i, v in zip(ids, vals) if i in want}
+    offset, length = info.extent()
+    block = whoosh3.W3LeafMatcher(terms._postfile, offset, length, leaf.schema[fieldname].format)
+    found, nxt = {}, 0
+    while nxt < len(wanted):
+        if block._maxid >= wanted[nxt]:
+            block._read_ids()
+            block._read_values()
+            for i, value in zip(block._ids, block._values):
+                if i in want:
+                    found[i] = value
+            while nxt < len(wanted) and wanted[nxt] <= block._maxid:
+                nxt += 1
+        if block._lastblock:
+            break
+        block._goto(block._nextoffset)
+    return found
 
 
 def field_lengths(leaf, fieldname: str) -> np.ndarray:
