@@ -9,11 +9,11 @@ import numpy as np
 from whoosh import highlight, query as Q
 
 from kb import matcher
-from kb.deck import slide_url
 from kb.generation import Generation, SlideIndex
 from kb.matcher import Evaluation, Outcome, Unsupported, matched_fields
 from kb.schema import WORD, text_analyzer
 from kb.query import MAX_QUERY, SEARCH_FIELDS, filters, parse, query_terms, relaxations
+from kb.urls import slide_url
 
 FIELD_NAMES = {"tagtext": "tags"}  # what the JSON calls a matched field
 SNIPPET_ORDER = ["body", "ocr", "notes", "alt", "title", "deck_title"]
