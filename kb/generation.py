@@ -7,6 +7,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -125,41 +126,34 @@ class SlideIndex:
         self.lock = threading.Lock()
         self.ix = None
         self.current: Generation | None = None
-        self.checked = 0.0
-        self.opening: threading.Thread | None = None
         self.cache: OrderedDict = OrderedDict()  # (generation, query…) → SearchResult
 
     def generation(self) -> Generation:
-        """The newest generation ready. Every CHECK_EVERY s a search looks whether a newer
-        one was committed and, if so, opens it in a background thread; it is used from the
-        first search after it is ready."""
+        """The newest generation ready. The first call opens it; from then on a watcher
+        thread looks at the TOC every CHECK_EVERY s and, when a reindex committed, opens
+        the new generation and swaps it in: searches never wait for it, and whether or not
+        any search came in meanwhile, a commit is seen within about a second."""
         if self.pid != os.getpid():
             # Forked (a pre-forking server that opened the index first): the parent's open
-            # files share their read offsets with us, so this process opens its own.
+            # files share their read offsets with us, and its watcher thread is gone.
             self.reset()
         if self.current is None:
             with self.lock:
                 if self.current is None:
                     self.ix = open_index(self.settings)
                     self.current = Generation(self.open_searcher())
-            return self.current
-        now = time.monotonic()
-        if now - self.checked >= CHECK_EVERY:
-            self.checked = now
-            with self.lock:
-                idle = self.opening is None or not self.opening.is_alive()
-                if idle and self.ix.latest_generation() != self.current.number:
-                    self.opening = threading.Thread(target=self.swap, daemon=True,
-                                                    name="kb-open-generation")
-                    self.opening.start()
+                    watcher = threading.Thread(target=watch, args=(weakref.ref(self),),
+                                               daemon=True, name="kb-open-generation")
+                    watcher.start()
         return self.current
 
-    def swap(self) -> None:
+    def refresh(self) -> None:
+        """Open and swap in the newest generation if a reindex committed one."""
         try:
-            self.current = Generation(self.open_searcher())
-        except Exception:  # noqa: BLE001 — a reindex removed it meanwhile: the next check retries
-            log.warning("could not open the new index generation", exc_info=True)
-            self.checked = 0.0
+            if self.ix.latest_generation() != self.current.number:
+                self.current = Generation(self.open_searcher())
+        except Exception:  # noqa: BLE001 — a reindex removed it meanwhile: the next look retries
+            log.debug("could not open the new index generation", exc_info=True)
 
     def searcher(self):
         """A Whoosh searcher of the current generation for this thread alone (deck pages
@@ -207,3 +201,14 @@ class SlideIndex:
             while len(self.cache) > CACHE_SIZE:
                 self.cache.popitem(last=False)
         return value
+
+
+def watch(ref) -> None:
+    """A SlideIndex's watcher: refreshes it every CHECK_EVERY s while it exists."""
+    while True:
+        time.sleep(CHECK_EVERY)
+        index = ref()
+        if index is None or index.pid != os.getpid():
+            return
+        index.refresh()
+        del index
