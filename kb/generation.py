@@ -47,10 +47,12 @@ class Generation:
         self.reader = searcher.reader()
         self.number = self.reader.generation()
         self.lock = threading.RLock()
-        postings.check_codec(self.reader)
         self.schema = searcher.schema
         self.parser = make_parser(self.schema)
-        self.leaves = list(self.reader.leaf_readers())
+        # Segments with documents only: an index being created has an empty reader.
+        self.leaves = [(leaf, offset) for leaf, offset in self.reader.leaf_readers()
+                       if leaf.doc_count_all()]
+        postings.check_codec(self.leaves)
         self.size = self.reader.doc_count_all()
         self.live = np.ones(self.size, dtype=bool)
         for leaf, offset in self.leaves:

@@ -18,9 +18,9 @@ WHOOSH_VERSION = (2, 7, 5)  # the codec this module was written against
 LENGTHS = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
 
 
-def check_codec(reader) -> None:
+def check_codec(leaves) -> None:
     """Fail loudly (at open, not mid-search) if a leaf reader is not what this module reads."""
-    for leaf, _ in reader.leaf_readers():
+    for leaf, _ in leaves:
         terms = getattr(leaf, "_terms", None)
         perdoc = getattr(leaf, "_perdoc", None)
         if not isinstance(terms, whoosh3.W3TermsReader) or not isinstance(perdoc, whoosh3.W3PerDocReader):

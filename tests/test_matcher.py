@@ -271,8 +271,7 @@ def test_postings_module_reads_what_whoosh_reads(archive):
     """kb/postings.py reads whoosh-reloaded's codec directly: if an upgrade changes it, this
     fails (the version is pinned in pyproject.toml for that reason)."""
     assert tuple(int(p) for p in whoosh.versionstring().split(".")[:3]) == postings.WHOOSH_VERSION
-    reader = archive.reader
-    postings.check_codec(reader)
+    postings.check_codec(archive.leaves)
     compared = 0
     for leaf, _ in archive.leaves:
         deleted = {d for d in range(leaf.doc_count_all()) if leaf.is_deleted(d)}
