@@ -8,77 +8,79 @@ more of its slides match through the deck (`more`). A deck none of whose slides 
 their own text gets one row (`kind="deck"`: its first matching slide, and `more`), after
 the slide hits, by score — so a course code or a deck's topic still lists the deck.
 
-Everything here asks only for sets of document numbers and scored searches restricted to
-them, so any engine that answers `docs_for_query` and `search(filter=…)` serves it.
+Works on the matcher's arrays: the match set (a bool per docnum), the scores, and the
+generation's docnum → deck table.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from whoosh import query as Q
+import numpy as np
 
 SLIDE, DECK = "slide", "deck"
 
 
 @dataclass(frozen=True)
-class Split:
-    own: frozenset  # docnums that match on their own text
-    by_deck: dict = field(default_factory=dict)  # deck id → docnums matching only through it
-    own_decks: frozenset = frozenset()  # decks with a slide among `own`
-
-    @property
-    def total(self) -> int:
-        """Rows the result lists: the slide hits, plus one per deck without any."""
-        return len(self.own) + len(self.lone_decks)
-
-    @property
-    def lone_decks(self) -> list[str]:
-        return [deck for deck in self.by_deck if deck not in self.own_decks]
-
-
-@dataclass(frozen=True)
 class Row:
-    hit: object  # the engine's scored hit (whoosh.searching.Hit)
+    docnum: int
+    score: float
     kind: str = SLIDE
     more: int = 0  # other slides of this deck that match only through the deck
 
 
-def split_matches(searcher, own, docnums: set, deck_of) -> Split:
-    """Which of the matching slides match on their own text; the rest grouped by deck.
-    `own` is kb.query.Parsed.own (None: no words, every slide is its own hit); `deck_of`
-    gives a docnum's deck id (a table the index keeps per generation)."""
-    if own is None or not docnums:
-        return Split(frozenset(docnums))
-    mine = set()
-    if not isinstance(own, Q.qcore._NullQuery):
-        # The words alone (an OR of terms): cheaper than the whole query again, and the
-        # slides must match the whole query anyway (they are among `docnums`).
-        mine = set(searcher.docs_for_query(own)) & docnums
-    by_deck: dict[str, list[int]] = {}
-    for docnum in sorted(docnums - mine):
-        by_deck.setdefault(deck_of(docnum), []).append(docnum)
-    own_decks = frozenset(deck_of(d) for d in mine) if by_deck else frozenset()
-    return Split(frozenset(mine), by_deck, own_decks)
+@dataclass(frozen=True)
+class Split:
+    own: np.ndarray  # bool per docnum: matches on its own text
+    deck_of: np.ndarray  # deck value id per docnum (-1: none)
+    through: dict  # deck value id → sorted docnums that match only through the deck
+    lone: list  # deck value ids with no slide among `own`
+
+    @property
+    def total(self) -> int:
+        """Rows the result lists: the slide hits, plus one per deck without any."""
+        return int(np.count_nonzero(self.own)) + len(self.lone)
 
 
-def page_rows(searcher, q, split: Split, page: int, per_page: int) -> list[Row]:
-    """The rows of one page: slide hits by score, then one row per deck without any."""
+def deck_table(facet, size: int) -> np.ndarray:
+    """docnum → the id of its deck in `facet` (kb.generation.FacetArrays of "deck")."""
+    table = np.full(size, -1, dtype=np.int64)
+    table[facet.docs] = facet.ids
+    return table
+
+
+def split(mask: np.ndarray, own_mask, decks: np.ndarray) -> Split:
+    """The matching slides (`mask`) split into own-text hits and deck-level matches.
+    `own_mask` None: the query has no words, every slide is its own hit."""
+    if own_mask is None:
+        return Split(mask, decks, {}, [])
+    own = mask & own_mask
+    rest = np.flatnonzero(mask & ~own_mask)
+    through: dict[int, list[int]] = {}
+    for docnum in rest.tolist():
+        through.setdefault(int(decks[docnum]), []).append(docnum)
+    own_decks = set(decks[own].tolist()) if through else set()
+    return Split(own, decks, through, [d for d in through if d not in own_decks])
+
+
+def page_rows(scores: np.ndarray, parts: Split, page: int, per_page: int, top_k) -> list[Row]:
+    """The rows of one page: slide hits by score, then one row per deck without any.
+    `top_k(mask, k)` ranks the docnums of a mask as the engine does."""
     start, end = (page - 1) * per_page, page * per_page
+    n_own = int(np.count_nonzero(parts.own))
     rows: list[Row] = []
-    if start < len(split.own):
-        hits = searcher.search(q, limit=end, filter=set(split.own))
+    if start < n_own:
         told = set()  # decks whose best slide already carries the count
-        for rank, hit in enumerate(hits):
-            more = 0
-            deck = hit["deck"] if split.by_deck else None
-            if deck in split.by_deck and deck not in told:
+        for rank, (docnum, score) in enumerate(top_k(parts.own, end)):
+            deck, more = int(parts.deck_of[docnum]), 0
+            if deck in parts.through and deck not in told:
                 told.add(deck)
-                more = len(split.by_deck[deck])
+                more = len(parts.through[deck])
             if rank >= start:
-                rows.append(Row(hit, SLIDE, more))
-    if end > len(split.own) and split.lone_decks:
-        firsts = {split.by_deck[deck][0]: deck for deck in split.lone_decks}
-        ranked = searcher.search(q, limit=None, filter=set(firsts))
-        skip = max(0, start - len(split.own))
-        for hit in list(ranked)[skip: skip + end - max(start, len(split.own))]:
-            rows.append(Row(hit, DECK, len(split.by_deck[firsts[hit.docnum]]) - 1))
+                rows.append(Row(docnum, score, SLIDE, more))
+    if end > n_own and parts.lone:
+        firsts = {parts.through[deck][0]: deck for deck in parts.lone}
+        mask = np.zeros(len(parts.own), dtype=bool)
+        mask[list(firsts)] = True
+        skip = max(0, start - n_own)
+        for docnum, score in top_k(mask, len(firsts))[skip: skip + end - max(start, n_own)]:
+            rows.append(Row(docnum, score, DECK, len(parts.through[firsts[docnum]]) - 1))
     return rows

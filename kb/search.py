@@ -1,26 +1,23 @@
 """Query string → ranked slides (SPEC §4): the one search behind `kb search` and the web app."""
 
 import datetime as dt
-import threading
 from dataclasses import dataclass, field
-from collections import Counter, OrderedDict
 
-from whoosh import query as Q, scoring
-from whoosh.reading import TermNotFound
+import numpy as np
+from whoosh import query as Q
 
-from kb.urls import slide_url
-from kb.errors import KbError
-from kb.deckhits import SLIDE, page_rows, split_matches
-from kb.schema import base_field, open_index
-from kb.query import (MAX_QUERY, SEARCH_FIELDS, filters, make_parser, own_words, parse,
-                      query_terms, relaxations)
+from kb import deckhits, matcher
+from kb.generation import Generation, SlideIndex
+from kb.matcher import Evaluation, Outcome, Unsupported, matched_fields
+from kb.schema import base_field
+from kb.query import (MAX_QUERY, SEARCH_FIELDS, filters, own_words, parse, query_terms,
+                      relaxations)
 from kb.snippets import query_stems, snippet as make_snippet
 from kb.suggest import suggest
-from kb.settings import Settings
+from kb.urls import slide_url
 
 FIELD_NAMES = {"tagtext": "tags"}  # what the JSON calls a matched field
 MAX_PAGE = 1000
-CACHE_SIZE = 512  # results kept per index generation
 
 
 @dataclass(frozen=True)
@@ -40,7 +37,7 @@ class Hit:
     score: float
     image: str | None  # media id (or content path) of the slide's first image
     image_only: bool
-    kind: str = SLIDE  # "deck": the deck matches through its title or tags only (kb.deckhits)
+    kind: str = deckhits.SLIDE  # "deck": the deck matches through its title or tags only
     more: int = 0  # other slides of this deck that match only through the deck
     lang: str = "en"  # the language its deck's words were stemmed in
 
@@ -85,146 +82,33 @@ class SearchResult:
         }
 
 
-class SlideIndex:
-    """The index as a reader: one Whoosh searcher per thread, refreshed when a reindex
-    commits, and what depends only on the index generation (facet tables, results) cached."""
-
-    def __init__(self, settings: Settings):
-        self.settings = settings
-        self.local = threading.local()
-        self.lock = threading.Lock()
-        self.ix = None
-        self.tables: dict = {}  # generation → facet tables
-        self.cache: OrderedDict = OrderedDict()  # (generation, query…) → SearchResult
-
-    def searcher(self):
-        if self.ix is None:
-            self.ix = open_index(self.settings)
-        current = getattr(self.local, "searcher", None)
-        if current is None:
-            current = self.open_searcher()
-        elif not current.up_to_date():
-            # A new searcher, not current.refresh(): refresh reuses segment readers, and a
-            # reused reader keeps the deletions of the old generation (old and new mixed).
-            current.close()
-            current = self.open_searcher()
-        self.local.searcher = current
-        self.local.parser = getattr(self.local, "parser", None) or make_parser(current.schema)
-        return current
-
-    def open_searcher(self):
-        """A searcher whose files are all open. Whoosh opens a segment's stored fields and
-        field lengths on first use, and a reindex may delete them before that: opened now,
-        they stay readable (an open file outlives its deletion) for the searcher's life."""
-        for _ in range(3):
-            searcher = self.ix.searcher(weighting=scoring.BM25F())
-            try:
-                scorable = [name for name, field in searcher.schema.items() if field.scorable]
-                for leaf, _ in searcher.reader().leaf_readers():
-                    if leaf.doc_count_all():
-                        leaf.stored_fields(0)
-                        for name in scorable:
-                            leaf.doc_field_length(0, name)
-                return searcher
-            except (OSError, TypeError):  # its generation was deleted meanwhile: again
-                searcher.close()
-        return self.ix.searcher(weighting=scoring.BM25F())
-
-    def warm(self) -> None:
-        """Open the searcher and build the facet tables now, not on the first query."""
-        try:
-            self.facet_tables(self.searcher())
-        except KbError:
-            pass  # no index yet: the first search will say what to run
-
-    def facet_tables(self, searcher) -> dict:
-        """For each facet, docnum → its values, built once per index generation (docnums
-        belong to one generation: threads still on the previous one keep their own)."""
-        generation = searcher.ixreader.generation()
-        with self.lock:
-            if generation not in self.tables:
-                reader = searcher.reader()
-                tables = {}
-                for name in ("tagcase", "year", "deck"):  # deck: for kb.deckhits
-                    table = {}
-                    for term in reader.lexicon(name):
-                        value = term.decode("utf-8")
-                        for docnum in reader.postings(name, term).all_ids():
-                            table.setdefault(docnum, []).append(value)
-                    tables[name] = table
-                # keep one older generation at most (an index with no commit yet has None)
-                newest = sorted(self.tables, key=lambda g: -1 if g is None else g)[-1:]
-                self.tables = {g: self.tables[g] for g in newest}
-                self.tables[generation] = tables
-            return self.tables[generation]
-
-    def cached(self, key, compute):
-        """A result per (index generation, query): a reindex never leaves a stale answer."""
-        with self.lock:
-            if key in self.cache:
-                self.cache.move_to_end(key)
-                return self.cache[key]
-        value = compute()
-        with self.lock:
-            self.cache[key] = value
-            while len(self.cache) > CACHE_SIZE:
-                self.cache.popitem(last=False)
-        return value
-
-
-def facets_of(docnums, tables) -> dict:
+def facets_of(mask, facets: dict) -> dict:
     """Counts by tag (in the case the lecturer wrote, merged across cases) and by year."""
-    counts = {"tagcase": Counter(), "year": Counter()}
-    for name, found in counts.items():
-        table = tables[name]
-        for docnum in docnums:
-            found.update(table.get(docnum, ()))
     tags: dict[str, int] = {}
     shown: dict[str, str] = {}
-    for value, count in counts["tagcase"].items():
+    for value, count in facets["tagcase"].counts(mask).items():
         key = shown.setdefault(value.lower(), value)
         tags[key] = tags.get(key, 0) + count
     return {
         "tags": dict(sorted(tags.items(), key=lambda kv: (-kv[1], kv[0].lower()))),
-        "years": dict(sorted(counts["year"].items(), reverse=True)),
+        "years": dict(sorted(facets["year"].counts(mask).items(), reverse=True)),
     }
 
 
-def matched_fields(reader, docnums: list[int], terms) -> dict[int, set[str]]:
-    """For each hit, the fields that hold a query term: one posting list per term, walked
-    once through the page's hits (cheaper than asking the scorer for matched terms)."""
-    found = {docnum: set() for docnum in docnums}
-    for fieldname, text in terms:
-        if fieldname not in SEARCH_FIELDS:
-            continue
-        try:
-            postings = reader.postings(fieldname, text)
-        except TermNotFound:
-            continue
-        for docnum in sorted(docnums):
-            if not postings.is_active():
-                break
-            if postings.id() < docnum:
-                postings.skip_to(docnum)
-            if postings.is_active() and postings.id() == docnum:
-                found[docnum].add(fieldname)
-    return found
-
-
-def to_hit(row, fields: set[str], stems) -> Hit:
-    hit = row.hit
-    stored = hit.fields()
+def to_hit(gen: Generation, row, fields: set[str], stems) -> Hit:
+    stored = gen.searcher.stored_fields(row.docnum)
     fields = {base_field(f) for f in fields}
     matched = [FIELD_NAMES.get(f, f) for f in SEARCH_FIELDS if f in fields]
-    found = make_snippet(stored, stems, stored.get("lang") or "en")
+    lang = stored.get("lang") or "en"
+    found = make_snippet(stored, stems, lang)
     return Hit(
         deck=stored["deck"], anchor=stored["anchor"], h=stored["h"], v=stored["v"],
         url=slide_url(stored["deck"], stored["anchor"]),
         deck_title=stored.get("deck_title", ""), title=stored.get("title", ""),
         snippet=found.html, snippet_field=found.field, matched=tuple(matched),
-        tags=tuple(stored.get("tags") or ()), date=stored.get("date"), score=hit.score or 0.0,
+        tags=tuple(stored.get("tags") or ()), date=stored.get("date"), score=row.score,
         image=stored.get("image"), image_only=bool(stored.get("image_only")),
-        kind=row.kind, more=row.more, lang=stored.get("lang") or "en",
+        kind=row.kind, more=row.more, lang=lang,
     )
 
 
@@ -238,45 +122,87 @@ def search(index: SlideIndex, text: str, tags=(), deck: str | None = None, page:
     per_page = min(max(1, int(per_page)), 100)
     if not text and not tags and not deck:
         return SearchResult(text, 0, page, per_page, tags=tags, deck=deck)
-    searcher = index.searcher()
-    key = (searcher.ixreader.generation(), text, tags, deck, page, per_page, live)
-    return index.cached(key, lambda: run_search(index, searcher, text, tags, deck, page,
-                                                per_page, live))
+    gen = index.generation()
+    key = (gen.number, text, tags, deck, page, per_page, live)
+    return index.cached(key, lambda: run_search(gen, text, tags, deck, page, per_page, live))
 
 
-def run_search(index, searcher, text, tags, deck, page, per_page, live=False) -> SearchResult:
-    parsed = parse(index.local.parser, searcher.reader(), text, live) if text else None
-    q = parsed.q if parsed else Q.Every()
-    notices = parsed.notices if parsed else ()
-    if isinstance(q, Q.qcore._NullQuery):
-        return SearchResult(text, 0, page, per_page, tags=tags, deck=deck, notices=notices)
-    limit = filters(tags, deck)
-    relaxed = False
-    # One unscored pass gives the total and the facets; the scored pass needs only the top.
-    docnums = set(searcher.docs_for_query(Q.And([q, limit]) if limit else q))
-    if not docnums and parsed and not live:  # `regres` typed whole: also the start of a word
-        typed = parse(index.local.parser, searcher.reader(), text, live=True).q
-        docnums = set(searcher.docs_for_query(Q.And([typed, limit]) if limit else typed))
-        q = typed if docnums else q
+def whoosh_outcome(gen: Generation, q, limit, k: int) -> Outcome:
+    """Whoosh's own searcher, for the query shapes kb.matcher leaves to it (Unsupported).
+    Deleted documents are dropped (a top-level NOT can yield them) and the collector is
+    the exhaustive one (its top-k collector can miss hits of later segments)."""
+    def docs(query):
+        return {d for d in gen.searcher.docs_for_query(Q.And([query, limit]) if limit else query)
+                if gen.live[d]}
+    docnums, relaxed = docs(q), False
     if not docnums:
         for looser in relaxations(q):
-            docnums = set(searcher.docs_for_query(Q.And([looser, limit]) if limit else looser))
+            docnums = docs(looser)
             if docnums:
                 q, relaxed = looser, True
                 break
-    decks = index.facet_tables(searcher)["deck"]
-    split = split_matches(searcher, own_words(q) if parsed else None, docnums,
-                          lambda docnum: decks[docnum][0])
-    hits = ()
-    terms = query_terms(q, searcher.reader())
-    stems = query_stems(t for t in terms if t[0] in SEARCH_FIELDS)
-    if split.total and (page - 1) * per_page < split.total:
-        rows = page_rows(searcher, q, split, page, per_page)
-        fields = matched_fields(searcher.reader(), [row.hit.docnum for row in rows], terms)
-        hits = tuple(to_hit(row, fields[row.hit.docnum], stems) for row in rows)
-    found = 0 if relaxed else len(docnums)
-    suggestion = (suggest(searcher, index.local.parser, text, found, limit, live)
-                  if text and (len(docnums) < 3 or relaxed) else None)
-    facets = facets_of(docnums, index.facet_tables(searcher))
-    return SearchResult(text, split.total, page, per_page, hits, suggestion, facets, relaxed,
-                        tags, deck, notices, len(docnums), stems)
+    mask = np.zeros(gen.size, dtype=bool)
+    mask[list(docnums)] = True
+    ranked = gen.searcher.search(q, limit=None, filter=limit) if docnums else ()
+    top = tuple((hit.docnum, hit.score or 0.0) for hit in ranked if hit.docnum in docnums)[:k]
+    return Outcome(mask, top, q, relaxed, Evaluation(gen))
+
+
+def outcome(gen: Generation, q, limit, k: int) -> Outcome:
+    try:
+        return matcher.run(gen, q, limit, k, relaxations)
+    except Unsupported:
+        return whoosh_outcome(gen, q, limit, k)
+
+
+def rows_of(gen: Generation, found: Outcome, words: bool, page: int, per_page: int):
+    """(rows of the page, total rows): deck-level matches folded (kb.deckhits). Query
+    shapes the matcher leaves to Whoosh are listed slide by slide."""
+    try:
+        own = own_words(found.query) if words else None
+        own_mask = None if own is None else found.evaluation(own).mask
+        scores = found.evaluation(found.query).score
+    except Unsupported:
+        top = found.top[(page - 1) * per_page:]
+        return [deckhits.Row(d, s) for d, s in top], found.total
+    parts = deckhits.split(found.mask, own_mask,
+                           deckhits.deck_table(gen.facets["deck"], gen.size))
+
+    def top_k(mask, k):
+        return matcher.top_k(matcher.Scored(mask, scores), mask, k)
+    return deckhits.page_rows(scores, parts, page, per_page, top_k), parts.total
+
+
+def run_search(gen: Generation, text, tags, deck, page, per_page, live=False) -> SearchResult:
+    with gen.lock:  # Whoosh readers are not safe for two threads at once
+        parsed = parse(gen.parser, gen.reader, text, live) if text else None
+        q = parsed.q if parsed else Q.Every()
+        notices = parsed.notices if parsed else ()
+        if isinstance(q, Q.qcore._NullQuery):
+            return SearchResult(text, 0, page, per_page, tags=tags, deck=deck, notices=notices)
+        limit = filters(tags, deck)
+        found = outcome(gen, q, limit, page * per_page)
+        if parsed and not live and (not found.total or found.relaxed):
+            # `regres` typed whole: the start of a word, before fewer of the words
+            typed = outcome(gen, parse(gen.parser, gen.reader, text, live=True).q, limit,
+                            page * per_page)
+            if typed.total and not typed.relaxed:
+                found = typed
+        rows, total = rows_of(gen, found, parsed is not None, page, per_page)
+        terms = query_terms(found.query, gen.reader)
+        stems = query_stems(t for t in terms if t[0] in SEARCH_FIELDS)
+        fields = matched_fields(found.evaluation, [r.docnum for r in rows], terms, SEARCH_FIELDS)
+        hits = tuple(to_hit(gen, row, fields[row.docnum], stems) for row in rows)
+
+        def count(query) -> int:
+            try:
+                strict = outcome(gen, query, limit, 1)
+                return 0 if strict.relaxed else strict.total
+            except Exception:  # a suggestion is never worth an error
+                return 0
+        suggestion = (suggest(gen.searcher, gen.parser, text, 0 if found.relaxed else found.total,
+                              count, live)
+                      if text and (found.total < 3 or found.relaxed) else None)
+        facets = facets_of(found.mask, gen.facets)
+    return SearchResult(text, total, page, per_page, hits, suggestion, facets, found.relaxed,
+                        tags, deck, notices, found.total, stems)

@@ -9,8 +9,6 @@ its own parameter).
 
 import re
 
-from whoosh import query as Q
-
 from kb.query import parse, vocabulary_words
 from kb.schema import WORD, text_analyzer
 
@@ -53,15 +51,14 @@ def all_real(searcher, text: str) -> bool:
     return all(searcher.doc_frequency("words", w) for w in words)
 
 
-def suggest(searcher, parser, text: str, found: int, limit=None, live: bool = False) -> str | None:
-    """A better query than `text` (which found `found` slides with all its words), or None."""
+def suggest(searcher, parser, text: str, found: int, count, live: bool = False) -> str | None:
+    """A better query than `text` (which found `found` slides with all its words), or None.
+    `count(q)`: how many slides a query finds (within the search's filters)."""
     filters = FILTER_TOKEN.findall(text)
     words_text = " ".join(FILTER_TOKEN.sub(" ", text).split())
     better = respell(searcher, words_text, keep_last=live and not text.endswith(" "))
     if not better or not all_real(searcher, better):
         return None
-    parsed = parse(parser, searcher.reader(), " ".join(filters + [better]))
-    q = Q.And([parsed.q, limit]) if limit else parsed.q
-    if len(list(searcher.docs_for_query(q))) <= found:
+    if count(parse(parser, searcher.reader(), " ".join(filters + [better])).q) <= found:
         return None
     return " ".join([f for f in filters if not f.lower().startswith("year:")] + [better])

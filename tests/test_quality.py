@@ -193,8 +193,8 @@ def test_the_deck_page_marks_words_in_the_decks_language(index):
 
 
 def test_a_live_query_stays_bounded(index):
-    searcher = index.searcher()
-    parsed = query.parse(index.local.parser, searcher.reader(), "hazard re", live=True)
+    gen = index.generation()
+    parsed = query.parse(gen.parser, gen.reader, "hazard re", live=True)
     words = {text for field, text in parsed.q.iter_all_terms() if field == "body"}
     # "re" becomes itself and its most frequent real words, no more; "hazard" stays one word.
     assert 1 + 1 < len(words) <= 1 + 1 + query.MAX_EXPANSIONS
@@ -214,10 +214,10 @@ def test_fields_of_languages_no_deck_is_in_are_not_looked_up(tmp_path):
     settings = Settings(content=tmp_path / "c", index=tmp_path / "i")
     reindex(settings, jobs=1)
     index = SlideIndex(settings)
-    searcher = index.searcher()
-    parsed = query.parse(index.local.parser, searcher.reader(), "hazard ratio")
+    gen = index.generation()
+    parsed = query.parse(gen.parser, gen.reader, "hazard ratio")
     fields = {f for f, _ in parsed.q.iter_all_terms()}
-    assert fields and all(searcher.reader().field_length(f) for f in fields)
+    assert fields and all(gen.reader.field_length(f) for f in fields)
     assert not any(f.endswith("_da") for f in fields) and {"title", "body"} <= fields
     assert search(index, "hazard ratio").hits
 
