@@ -9,14 +9,13 @@ from urllib.parse import quote, urlencode
 import yaml
 from frontmatter.default_handlers import YAMLHandler
 
+from kb.media import MEDIA_PREFIX, SAFE_MEDIA_ID  # noqa: F401 (kb.web imports them here)
 from kb.separators import safe_separator, split_custom, split_default
-from kb.slide import heading, read_slide
+from kb.render import render_slide
 
 DECK_SUFFIXES = (".md", ".markdown", ".txt")
-MEDIA_PREFIX = "/api/media/"
 MAX_META_ITEMS = 5000
 FILE_NAME_ALT = re.compile(r"^[\w .-]*\.(png|jpe?g|gif|svg|webp|bmp|tiff?)$", re.IGNORECASE)
-SAFE_MEDIA_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 @dataclass(frozen=True)
@@ -56,14 +55,20 @@ class ImageRef:
 
 @dataclass(frozen=True)
 class Slide:
+    """One slide as reveal.js shows it, from its one render (`kb.render.render_slide`)."""
+
     deck: str
     h: int
     v: int
     line: int  # first line of the slide in its file, 1-based
-    title: str
-    body: str
-    notes: str
-    markdown: str
+    title: str  # first heading, else first line of text
+    heading: str  # first heading, '' if none
+    body: str  # the text a reader sees (not hidden text, not image paths)
+    notes: str  # the text of the speaker notes
+    markdown: str  # the slide as written, notes included
+    html: str  # sanitized HTML, images as written (kb.render.rewrite_images serves them)
+    notes_html: str
+    attrs: tuple[tuple[str, str], ...]  # the slide's own <section> attributes
     images: tuple[ImageRef, ...]
 
     @property
@@ -225,16 +230,18 @@ def make_slide(deck: str, h: int, v: int, line: int, markdown: str, deck_path: P
                content: Path, name: str, problems: list[Problem]) -> Slide:
     anchor = f"{h}" if v == 0 else f"{h}/{v}"
     line += len(markdown) - len(markdown.lstrip("\n"))  # the slide starts at its first text
-    text = read_slide(markdown)
+    markdown = markdown.strip("\n")
+    text = render_slide(markdown)
     images = []
-    for image in text.images:
-        path, media_id, message = resolve_image(image.src, deck_path, content)
+    for alt, src in text.images:
+        path, media_id, message = resolve_image(src, deck_path, content)
         if message:
-            at = line + text.markdown[: max(0, text.markdown.find(image.src))].count("\n")
+            at = line + markdown[: max(0, markdown.find(src))].count("\n")
             level = "error" if message.startswith("missing") else "warning"
             problems.append(Problem(name, message, anchor=anchor, line=at, level=level))
-        images.append(ImageRef(image.alt, image.src, path, media_id))
-    return Slide(deck, h, v, line, text.title, text.body, text.notes, text.markdown, tuple(images))
+        images.append(ImageRef(alt, src, path, media_id))
+    return Slide(deck, h, v, line, text.title, text.heading, text.text, text.notes, markdown,
+                 text.html, text.notes_html, text.attrs, tuple(images))
 
 
 def read_deck(path: Path, content: Path, data: bytes | None = None) -> tuple[Deck | None, list[Problem]]:
@@ -271,7 +278,7 @@ def read_deck(path: Path, content: Path, data: bytes | None = None) -> tuple[Dec
     slides = [make_slide(ident, h, v, body_line + offset, md, path, content, name, problems)
               for h, v, offset, md in parts]
     title = str(meta.get("title") or "").strip() or next(
-        (heading(s.markdown) for s in slides if heading(s.markdown)), "") or path.stem
+        (s.heading for s in slides if s.heading), "") or path.stem
     deck = Deck(ident, path, title, date, parse_tags(meta), kind, meta, tuple(slides))
     return deck, problems
 

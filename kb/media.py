@@ -6,6 +6,10 @@ decide what it may serve and as what.
 
 import re
 
+# How decks reference a media file, `/api/media/<id>`, and what an id may look like.
+MEDIA_PREFIX = "/api/media/"
+SAFE_MEDIA_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
 SIGNATURES = [
     (b"\x89PNG\r\n\x1a\n", "image/png"),
     (b"\xff\xd8\xff", "image/jpeg"),
