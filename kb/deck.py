@@ -4,12 +4,11 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from urllib.parse import quote, urlencode
 
 import yaml
 from frontmatter.default_handlers import YAMLHandler
 
-from kb.media import MEDIA_PREFIX, SAFE_MEDIA_ID  # noqa: F401 (kb.web imports them here)
+from kb.media import resolve_image
 from kb.separators import safe_separator, split_custom, split_default
 from kb.render import render_slide
 
@@ -203,29 +202,6 @@ def parse_tags(meta: dict) -> tuple[str, ...]:
     return tuple(tags)
 
 
-def resolve_image(src: str, deck_path: Path, content: Path) -> tuple[Path | None, str | None, str | None]:
-    """(local path, media id, problem message) for an image source. A message about a
-    missing file is an error; the others are warnings."""
-    src = src.strip()
-    if src.startswith(MEDIA_PREFIX):
-        media_id = src[len(MEDIA_PREFIX) :].split("?")[0].split("#")[0]
-        if not SAFE_MEDIA_ID.match(media_id):
-            return None, None, f"image {src!r} is not a valid media id"
-        path = content / "media" / media_id
-        if path.is_symlink() and path.resolve().parent != (content / "media").resolve():
-            return None, media_id, f"media file media/{media_id} links outside media/; ignored"
-        return path, media_id, None if path.is_file() else f"missing media file media/{media_id}"
-    if re.match(r"^[a-z][a-z0-9+.-]*:", src, re.IGNORECASE) or src.startswith("//"):
-        if src.lower().startswith("data:"):
-            return None, None, None
-        return None, None, f"remote image {src!r} is not fetched (not OCRed)"
-    target = (deck_path.parent / src.split("?")[0].split("#")[0]).resolve()
-    root = content.resolve()
-    if root not in target.parents:
-        return None, None, f"image {src!r} points outside the content directory; ignored"
-    return target, None, None if target.is_file() else f"missing image file {src!r}"
-
-
 def make_slide(deck: str, h: int, v: int, line: int, markdown: str, deck_path: Path,
                content: Path, name: str, problems: list[Problem]) -> Slide:
     anchor = f"{h}" if v == 0 else f"{h}/{v}"
@@ -234,12 +210,13 @@ def make_slide(deck: str, h: int, v: int, line: int, markdown: str, deck_path: P
     text = render_slide(markdown)
     images = []
     for alt, src in text.images:
-        path, media_id, message = resolve_image(src, deck_path, content)
-        if message:
+        source = resolve_image(src, deck_path.parent, content)
+        if source.problem:
             at = line + markdown[: max(0, markdown.find(src))].count("\n")
-            level = "error" if message.startswith("missing") else "warning"
-            problems.append(Problem(name, message, anchor=anchor, line=at, level=level))
-        images.append(ImageRef(alt, src, path, media_id))
+            problems.append(Problem(name, source.problem, anchor=anchor, line=at,
+                                    level=source.level))
+        media_id = source.name if source.kind == "media" else None
+        images.append(ImageRef(alt, src, source.path, media_id))
     return Slide(deck, h, v, line, text.title, text.heading, text.text, text.notes, markdown,
                  text.html, text.notes_html, text.attrs, tuple(images))
 
@@ -281,16 +258,3 @@ def read_deck(path: Path, content: Path, data: bytes | None = None) -> tuple[Dec
         (s.heading for s in slides if s.heading), "") or path.stem
     deck = Deck(ident, path, title, date, parse_tags(meta), kind, meta, tuple(slides))
     return deck, problems
-
-
-def deck_url(deck: str) -> str:
-    """The page of a whole deck."""
-    return "/decks/" + quote(deck, safe="/")
-
-
-def slide_url(deck: str, anchor: str | int = 0, query: str | None = None) -> str:
-    """The deep link of a slide: reveal.js's own hash, `/decks/<id>#/h` or `#/h/v`."""
-    url = deck_url(deck)
-    if query:
-        url += "?" + urlencode({"q": query})
-    return f"{url}#/{anchor}"
