@@ -122,6 +122,12 @@
     Reveal.slide(at.h, at.v);
   });
 
+  var clear = document.getElementById("kb-clear");
+  if (clear) clear.addEventListener("click", function (event) {  /* stay on this slide */
+    event.preventDefault();
+    location.href = clear.getAttribute("href") + location.hash;
+  });
+
   var copy = document.getElementById("kb-copy-link");
   var copied = document.getElementById("kb-copied");
   if (copy && navigator.clipboard) {
