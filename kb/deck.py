@@ -241,7 +241,8 @@ def read_deck(path: Path, content: Path, data: bytes | None = None) -> tuple[Dec
         parts = [(0, 0, 0, body)]
     elif meta.get("separator") or meta.get("verticalSeparator"):
         separator = str(meta.get("separator") or r"\r?\n---\r?\n")
-        vertical = meta.get("verticalSeparator") and str(meta["verticalSeparator"])
+        # a deck that sets one separator gets reveal-md's default for the other
+        vertical = str(meta.get("verticalSeparator") or r"\r?\n----\r?\n")
         try:
             if not all(safe_separator(p) for p in (separator, vertical) if p):
                 raise re.error("too complex: nested repeats or back-references")
