@@ -189,13 +189,13 @@ def test_big_deck_first_response_is_bounded_and_pieces_fill_in(site):
     with urllib.request.urlopen(site["base"] + "/decks/big") as response:
         html = response.read().decode()
     whole = html.count('<span class="kb-anchor"')
-    assert html.count("<section data-kb=") == 3000 and whole == 40  # shells, 40 slides whole
-    assert len(html) < 400_000
+    assert html.count("<section") == 3000 and whole == 40  # 40 slides whole, the rest bare
+    assert len(html) < 40 * 1000 + 3000 * 20 + 60_000  # the slide list names at most 300
     page = open_page(site, "/decks/big?q=bigword#/2500")
     page.wait_for_function("() => Reveal.getCurrentSlide().textContent.includes('w2500')")
     assert indices(page)["h"] == 2500
     assert page.evaluate("Reveal.getCurrentSlide().querySelectorAll('mark.kb-hl').length") == 1
-    filled = page.evaluate("document.querySelectorAll('section[data-kb]:not([data-kb-empty])').length")
+    filled = page.evaluate("document.querySelectorAll('section[data-kb]').length")
     assert filled <= 40 + 80  # only the pieces around the target came
     page.context.close()
 

@@ -70,14 +70,20 @@
   }
 
   /* ------------------------------------------------------------ big decks: pieces on demand */
+  /* Slides not sent whole are bare <section>s (no data-kb): reveal.js counts them, and the
+     page asks for the piece of 40 slides around the one shown. */
   var pending = {};
+  var count = Number(deck.dataset.count);
+  function isEmpty(section) { return section && !section.hasAttribute("data-kb"); }
+
   function fill(slides) {
+    var all = Reveal.getSlides();
     slides.forEach(function (s) {
-      var section = box.querySelector('section[data-kb="' + s.position + '"]');
-      if (!section || !section.hasAttribute("data-kb-empty")) return;
+      var section = all[s.position];
+      if (!isEmpty(section)) return;
       section.innerHTML = '<span class="kb-anchor" id="/' + s.anchor + '"></span>' + s.html +
         (s.notes_html ? '<aside class="notes">' + s.notes_html + "</aside>" : "");
-      section.removeAttribute("data-kb-empty");
+      section.setAttribute("data-kb", String(s.position));
       prepare(section);
     });
     Reveal.sync();
@@ -85,13 +91,11 @@
   }
 
   function ensure(position) {
-    var start = Math.max(0, position - 10);
-    var piece = Math.floor(start / 40) * 40;
+    var all = Reveal.getSlides();
+    var piece = Math.floor(Math.max(0, position - 10) / 40) * 40;
     [piece, piece + 40].forEach(function (from) {
-      var first = box.querySelector('section[data-kb="' + from + '"]');
-      var last = box.querySelector('section[data-kb="' + Math.min(from + 39, Number(deck.dataset.count) - 1) + '"]');
-      var empty = (first && first.hasAttribute("data-kb-empty")) || (last && last.hasAttribute("data-kb-empty"));
-      if (!empty || pending[from] || from >= Number(deck.dataset.count)) return;
+      if (from >= count || pending[from]) return;
+      if (!isEmpty(all[from]) && !isEmpty(all[Math.min(from + 39, count - 1)])) return;
       pending[from] = true;
       var url = deck.dataset.pieces + "?from=" + from + (deck.dataset.q ? "&q=" + encodeURIComponent(deck.dataset.q) : "");
       fetch(url, { headers: { Accept: "application/json" } })
@@ -101,7 +105,7 @@
     });
   }
 
-  function positionOf(slide) { return slide ? Number(slide.getAttribute("data-kb")) : 0; }
+  function positionOf(slide) { return Reveal.getSlides().indexOf(slide); }
 
   /* ------------------------------------------------------------ match bar and copy link */
   var nextMatch = document.getElementById("kb-next-match");
@@ -162,7 +166,7 @@
   /* ------------------------------------------------------------ reveal.js */
   box.classList.add("reveal");
   document.body.classList.add("kb-presenting");
-  box.querySelectorAll("section[data-kb]:not([data-kb-empty])").forEach(prepare);
+  box.querySelectorAll("section[data-kb]").forEach(prepare);
   Reveal.initialize({
     embedded: true, hash: true, respondToHashChanges: true, history: false,
     slideNumber: "h/v", showSlideNumber: "all", controls: true, progress: true,
