@@ -149,9 +149,10 @@ def test_simple_decks_split_exactly_at_their_separators(slides, data, crlf, bom,
     assert deck is not None
     assert all("missing media" in p.message for p in problems), problems
     want, h, v = [(0, 0)], 0, 0
-    for sep in seps:
-        h, v = (h + 1, 0) if sep.strip() == "===" else (h, v + 1)
-        want.append((h, v))
+    for sep in seps:  # only the exact line separates; `=== ` is text, as in reveal.js
+        if sep in ("===", "--"):
+            h, v = (h + 1, 0) if sep == "===" else (h, v + 1)
+            want.append((h, v))
     assert [(s.h, s.v) for s in deck.slides] == want
 
 
