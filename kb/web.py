@@ -12,19 +12,19 @@ from urllib.parse import quote
 from flask import Flask, abort, jsonify, render_template, request, send_file, url_for
 from werkzeug.exceptions import HTTPException, NotFound
 
-import kb
 from kb.deck import SAFE_MEDIA_ID, slide_url
 from kb.errors import KbError
 from kb.media import sniff_type
 from kb.render import asset_path, display_title, highlight_terms, query_terms
+from kb.resources import static_dir, templates_dir
 from kb.search import MAX_QUERY, SearchResult, SlideIndex, search
 from kb.settings import Settings
 from kb.web_data import Catalog, group_by_tag
 from kb.web_search import MAX_TAG, SearchForm
 
 log = logging.getLogger(__name__)
-TEMPLATES = Path(kb.__file__).parent.parent / "templates"
-STATIC = Path(__file__).parent / "static"
+TEMPLATES = templates_dir()
+STATIC = static_dir()
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")

@@ -1,4 +1,4 @@
-"""The web app in a real headless Chromium against a real waitress server on loopback:
+"""The web app in a real headless Chromium against `kb serve` (gunicorn) on loopback:
 deep links land on the slide with the words marked, the hash and the arrow keys move,
 search-as-you-type opens a hit with Enter, and no payload in a deck ever runs."""
 

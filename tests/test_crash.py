@@ -19,7 +19,6 @@ import os
 import random
 import re
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -33,6 +32,8 @@ from kb.index import reindex
 from kb.schema import open_index
 from kb.search import SlideIndex, search
 from kb.settings import Settings
+
+from helpers import serve_kb
 
 SLOW = os.environ.get("KB_SLOW") == "1"
 SEED = int(os.environ.get("KB_CRASH_SEED", "1729"))
@@ -753,53 +754,29 @@ def test_searches_in_process_during_reindexes(tmp_path):
     assert len(observer.records) > 50, "the observers hardly searched"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class KbServer:
-    """`kb serve` as a subprocess on a free loopback port."""
+    """`kb serve` (tests/helpers.serve_kb) with a small HTTP client for the tests."""
 
-    def __init__(self, settings: Settings, log: Path, threads: int = 8):
-        self.settings, self.log, self.threads = settings, log, threads
-        self.proc = None
-        self.port = None
+    def __init__(self, settings: Settings, workers: int = 1, threads: int = 8):
+        self.settings, self.workers, self.threads = settings, workers, threads
+        self.log: list[str] = []
+        self.served = None
 
     def __enter__(self):
-        for _ in range(5):
-            self.port = free_port()
-            out = open(self.log, "wb")
-            self.proc = subprocess.Popen(
-                kb_cmd(self.settings, "serve", "--port", str(self.port), "--threads",
-                       str(self.threads)),
-                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-            out.close()
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline and self.proc.poll() is None:
-                with contextlib.suppress(OSError):
-                    self.get("/healthz")
-                    return self
-                time.sleep(0.1)
-            reap(self.proc)
-        raise RuntimeError(f"kb serve did not start: {self.log.read_text(errors='replace')}")
+        self.served = serve_kb(self.settings, self.workers, self.threads, self.log)
+        self.port = int(self.served.__enter__().rsplit(":", 1)[1])
+        return self
 
     def __exit__(self, *exc):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                pass
-        reap(self.proc)
+        return self.served.__exit__(*exc)
 
     @property
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def connection(self) -> http.client.HTTPConnection:
-        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        # A guard against a hung server, not a speed limit.
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
 
     def get(self, path: str, conn=None, headers=None):
         """(status, headers, body) of a GET."""
@@ -814,7 +791,7 @@ class KbServer:
                 conn.close()
 
     def output(self) -> str:
-        return self.log.read_text(errors="replace")
+        return "".join(self.log)
 
 
 @pytest.mark.slow
@@ -825,7 +802,7 @@ def test_searches_over_http_during_reindexes(tmp_path):
     corpus = Corpus(settings.content, decks=24, slides=16)
     corpus.write("alpha")
     reindex(settings, jobs=1)
-    with KbServer(settings, tmp_path / "serve.log") as server:
+    with KbServer(settings) as server:
         local = threading.local()
 
         def query(_n, page):
