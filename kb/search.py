@@ -103,15 +103,16 @@ class SlideIndex:
         if self.ix is None:
             self.ix = open_index(self.settings)
         current = getattr(self.local, "searcher", None)
-        if current is None:
-            current = self.open_searcher()
-        elif not current.up_to_date():
+        if current is None or not current.up_to_date():
             # A new searcher, not current.refresh(): refresh reuses segment readers, and a
             # reused reader keeps the deletions of the old generation (old and new mixed).
-            current.close()
+            if current is not None:
+                current.close()
             current = self.open_searcher()
+            # Parsed with the analyzers of the index searched: a rebuild for a new schema
+            # brings new ones.
+            self.local.parser = make_parser(current.schema)
         self.local.searcher = current
-        self.local.parser = getattr(self.local, "parser", None) or make_parser(current.schema)
         return current
 
     def open_searcher(self):

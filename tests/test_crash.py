@@ -29,7 +29,8 @@ from pathlib import Path
 import pytest
 
 from kb.index import reindex
-from kb.schema import open_index
+from kb import schema as kb_schema
+from kb.schema import live_link, make_schema, open_index, schema_fingerprint
 from kb.search import SlideIndex, search
 from kb.settings import Settings
 
@@ -205,6 +206,16 @@ INJECT = textwrap.dedent(r"""
     elif point == "toc-rename":  # new TOC written to its temp file, not renamed yet
         import whoosh.filedb.filestore as fs
         wrap(fs.FileStorage, "rename_file", before=lambda *a, **k: True)
+    elif point == "switch":  # new schema's index committed, index/live not yet replaced
+        real_replace = os.replace
+        def replace(src, dst, *a, **k):
+            if str(dst).endswith("/live"):
+                die()
+            return real_replace(src, dst, *a, **k)
+        os.replace = replace
+    elif point == "cleanup":  # switched to the new schema's index, the old one not removed
+        import shutil
+        shutil.rmtree = lambda *a, **k: die()
     elif point == "clean":  # new generation published, old files not cleaned, no manifest
         import whoosh.index
         wrap(whoosh.index, "clean_files", before=lambda *a, **k: True)
@@ -380,6 +391,75 @@ def test_kill_9_at_each_crash_point(tmp_path, point, mode):
     assert (again.added, again.updated, again.removed) == (0, 0, 0)
     assert state_of(settings, corpus, allowed=("beta",)) == "beta"
     assert search_state(SlideIndex(settings), corpus) == "beta"
+
+
+# A rebuild for a new schema, killed: before anything is added, mid-add, before the commit,
+# between writing and renaming the new TOC, before the switch of index/live, after it
+# (before the old index is removed), and between writing and renaming the manifest.
+REBUILD_POINTS = ["add", "commit", "toc-rename", "switch", "cleanup", "manifest"]
+AFTER_SWITCH = {"cleanup", "manifest"}
+
+
+def build_with_another_analyzer(settings: Settings, monkeypatch) -> str:
+    """The index as an older kb would have left it: the same fields, but text analyzed
+    without stemming. Returns that schema's fingerprint."""
+    import kb.schema
+    original = kb.schema.text_analyzer
+    monkeypatch.setattr(kb.schema, "text_analyzer", lambda stem=True: original(stem=False))
+    old = schema_fingerprint()
+    reindex(settings, jobs=1)
+    monkeypatch.undo()
+    return old
+
+
+@pytest.mark.parametrize("point", REBUILD_POINTS)
+def test_kill_9_during_a_schema_changing_rebuild(tmp_path, monkeypatch, point):
+    """The analyzer changed: the next reindex builds a new index beside the live one. Killed
+    at each point, the complete old (or, after the switch, new) index still answers, also to
+    a reader open all along; the next reindex completes the new one and removes the old."""
+    settings = Settings(content=tmp_path / "content", index=tmp_path / "index")
+    corpus = Corpus(settings.content, decks=12, slides=4, extras=3)
+    corpus.write("alpha")
+    old, new = build_with_another_analyzer(settings, monkeypatch), schema_fingerprint()
+    assert old != new, "an analyzer change must change the fingerprint"
+    reader = SlideIndex(settings)
+    assert search_state(reader, corpus) == "alpha"
+
+    proc = start_kb(settings, "reindex", "--jobs", "1", inject=(point, 10))
+    try:
+        _, err = proc.communicate(timeout=120)
+    finally:
+        reap(proc)
+    assert proc.returncode == -signal.SIGKILL, f"crash point {point} not reached: {err.decode()}"
+    live = os.readlink(live_link(settings))
+    assert live == f"whoosh-{new if point in AFTER_SWITCH else old}", (point, live)
+    assert state_of(settings, corpus, allowed=("alpha",)) == "alpha"
+    assert search_state(SlideIndex(settings), corpus) == "alpha"
+    assert search_state(reader, corpus) == "alpha"
+
+    complete_and_check(settings, corpus, "alpha", "--jobs", "1")
+    assert os.readlink(live_link(settings)) == f"whoosh-{new}"
+    assert sorted(p.name for p in settings.index.glob("whoosh*")) == [f"whoosh-{new}"]
+    body = open_index(settings).schema["body"]
+    assert kb_schema.describe(body) == kb_schema.describe(make_schema()["body"])
+    assert search_state(reader, corpus) == "alpha"  # the open reader moved to the new index
+    again = reindex(settings, jobs=1)
+    assert (again.added, again.updated, again.unchanged) == (0, 0, len(corpus.files("alpha")))
+
+
+def test_an_index_of_kb_before_the_live_link_is_upgraded(tmp_path):
+    """An index folder as earlier kb versions wrote it (index/whoosh, no link) is searched
+    until the first reindex, which builds the new one beside it and then removes it."""
+    settings = Settings(content=tmp_path / "content", index=tmp_path / "index")
+    corpus = Corpus(settings.content, decks=4, slides=3, extras=1)
+    corpus.write("alpha")
+    reindex(settings, jobs=1)
+    live = settings.index / os.readlink(live_link(settings))
+    live_link(settings).unlink()
+    live.rename(settings.index / "whoosh")
+    assert search_state(SlideIndex(settings), corpus) == "alpha"
+    complete_and_check(settings, corpus, "alpha", "--jobs", "1")
+    assert sorted(p.name for p in settings.index.glob("whoosh*")) == [f"whoosh-{schema_fingerprint()}"]
 
 
 def test_readers_keep_the_old_state_when_the_first_reindex_was_killed(tmp_path):
