@@ -200,15 +200,17 @@ def make_site(content: Path) -> dict:
 # ---------------------------------------------------------------- server and browser
 
 @contextlib.contextmanager
-def serve_kb(settings: Settings, workers: int = 1, threads: int = 4, log: list | None = None):
+def serve_kb(settings: Settings, workers: int = 1, threads: int = 4, log: list | None = None,
+             kb: list[str] | None = None, cwd: Path | None = None):
     """`kb serve --port 0` — gunicorn, as users run it — in its own process on loopback;
     yields the base URL it printed (`http://127.0.0.1:PORT`). The server's stderr lines go
-    to `log` (if given) and are shown if it does not start."""
-    cmd = [sys.executable, "-m", "kb.cli", "serve", "--content", str(settings.content),
-           "--index", str(settings.index), "--port", "0", "--workers", str(workers),
-           "--threads", str(threads)]
+    to `log` (if given) and are shown if it does not start. `kb`: the command to run (default:
+    this Python's kb)."""
+    cmd = [*(kb or [sys.executable, "-m", "kb.cli"]), "serve", "--content",
+           str(settings.content), "--index", str(settings.index), "--port", "0",
+           "--workers", str(workers), "--threads", str(threads)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            start_new_session=True, cwd=cwd)
     lines = [] if log is None else log
     try:
         for line in proc.stderr:  # until the line with the URL, or the end of the output

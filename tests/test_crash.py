@@ -906,3 +906,38 @@ def test_searches_over_http_during_reindexes(tmp_path):
     assert not observer.errors, observer.errors[:10]
     assert len(observer.records) > 50, "the observers hardly searched"
     assert "Traceback" not in log and "unhandled error" not in log, log[-3000:]
+
+
+def test_two_worker_processes_see_a_reindex_without_an_error(tmp_path):
+    """`kb serve --workers 2`: every request answered 200 in one state, and after a reindex
+    both worker processes move to the new one without a restart (polled: a run of answers
+    on fresh connections, which the workers share, must all be the new state)."""
+    settings = Settings(content=tmp_path / "content", index=tmp_path / "index")
+    corpus = Corpus(settings.content, decks=8, slides=3, extras=2)
+    corpus.write("alpha")
+    reindex(settings, jobs=1)
+    counts = {s: sum(corpus.expected(s).values()) for s in STATES}
+    errors, answers = [], []
+
+    def ask() -> int | None:
+        status, _, body = server.get("/api/search?q=everyslide&per_page=5")
+        if status != 200:
+            errors.append((status, body[:200]))
+            return None
+        answers.append(json.loads(body)["total"])
+        return answers[-1]
+
+    with KbServer(settings, workers=2, threads=2) as server:
+        assert all(ask() == counts["alpha"] for _ in range(20)), answers
+        corpus.write("beta")
+        run_reindex(settings, "--jobs", "1")
+        streak, deadline = 0, time.monotonic() + 120  # a guard against a hang, not a limit
+        while streak < 30 and time.monotonic() < deadline:
+            total = ask()
+            streak = streak + 1 if total == counts["beta"] else 0
+            assert total in (counts["alpha"], counts["beta"]), (total, counts)
+            time.sleep(0.02)
+        log = server.output()
+    assert not errors, errors
+    assert streak == 30, f"the workers did not all move to the new state: {answers[-40:]}"
+    assert "Traceback" not in log, log[-3000:]
