@@ -1,4 +1,4 @@
-"""Deck files → `Deck`s of `Slide`s (SPEC §1–2): frontmatter, separators, images."""
+"""Deck files → `Deck`s of `Slide`s (docs/deck-format.md): frontmatter, separators, images."""
 
 import datetime as dt
 import re

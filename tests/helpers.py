@@ -164,7 +164,7 @@ def text_png(text: str, size=(900, 220)) -> bytes:
     return out.getvalue()
 
 
-# The keys SPEC §5 promises for every hit in the search JSON.
+# The keys docs/web.md promises for every hit in the search JSON.
 SPEC_HIT_KEYS = {"deck", "anchor", "h", "v", "url", "deck_title", "title", "snippet", "matched",
                  "tags", "date", "score"}
 

@@ -1,4 +1,4 @@
-"""Crash safety and concurrency (SPEC §3): `kill -9` at random (seeded) moments and at
+"""Crash safety and concurrency (docs/commands.md): `kill -9` at random (seeded) moments and at
 chosen crash points, a kill during OCR, two reindexes at once, and searches — in-process
 and over HTTP against `kb serve` — for the whole duration of reindexes.
 
