@@ -138,11 +138,12 @@ def search(content, index_dir, as_json, query, tags, deck, limit, page):
       kb search censoring --tag EPI101
       kb search '"hazard ratio" -cox date:2019' --json
     """
+    from kb.results import search_document
     from kb.search import SlideIndex, search as run_search
-    result = run_search(SlideIndex(settings_of(content, index_dir)), " ".join(query), tags,
-                        deck, page, limit)
+    settings = settings_of(content, index_dir)
+    result = run_search(SlideIndex(settings), " ".join(query), tags, deck, page, limit)
     if as_json:
-        emit(result.as_dict())
+        emit(search_document(result, settings))
         return
     print_result(result)
 

@@ -4,17 +4,15 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from urllib.parse import quote, urlencode
 
+from kb.media import resolve_image
 from kb.meta import split_frontmatter
 from kb.problem import Problem
 from kb.separators import safe_separator, split_custom, split_default
 from kb.slide import heading, read_slide
 
 DECK_SUFFIXES = (".md", ".markdown", ".txt")
-MEDIA_PREFIX = "/api/media/"
 FILE_NAME_ALT = re.compile(r"^[\w .-]*\.(png|jpe?g|gif|svg|webp|bmp|tiff?)$", re.IGNORECASE)
-SAFE_MEDIA_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 @dataclass(frozen=True)
@@ -97,29 +95,6 @@ def decode(data: bytes, name: str) -> tuple[str | None, Problem | None]:
     return text.replace("\r\n", "\n").replace("\r", "\n"), None
 
 
-def resolve_image(src: str, deck_path: Path, content: Path) -> tuple[Path | None, str | None, str | None]:
-    """(local path, media id, problem message) for an image source. A message about a
-    missing file is an error; the others are warnings."""
-    src = src.strip()
-    if src.startswith(MEDIA_PREFIX):
-        media_id = src[len(MEDIA_PREFIX) :].split("?")[0].split("#")[0]
-        if not SAFE_MEDIA_ID.match(media_id):
-            return None, None, f"image {src!r} is not a valid media id"
-        path = content / "media" / media_id
-        if path.is_symlink() and path.resolve().parent != (content / "media").resolve():
-            return None, media_id, f"media file media/{media_id} links outside media/; ignored"
-        return path, media_id, None if path.is_file() else f"missing media file media/{media_id}"
-    if re.match(r"^[a-z][a-z0-9+.-]*:", src, re.IGNORECASE) or src.startswith("//"):
-        if src.lower().startswith("data:"):
-            return None, None, None
-        return None, None, f"remote image {src!r} is not fetched (not OCRed)"
-    target = (deck_path.parent / src.split("?")[0].split("#")[0]).resolve()
-    root = content.resolve()
-    if root not in target.parents:
-        return None, None, f"image {src!r} points outside the content directory; ignored"
-    return target, None, None if target.is_file() else f"missing image file {src!r}"
-
-
 def make_slide(deck: str, h: int, v: int, line: int, markdown: str, deck_path: Path,
                content: Path, name: str, problems: list[Problem]) -> Slide:
     anchor = f"{h}" if v == 0 else f"{h}/{v}"
@@ -127,12 +102,13 @@ def make_slide(deck: str, h: int, v: int, line: int, markdown: str, deck_path: P
     text = read_slide(markdown)
     images = []
     for image in text.images:
-        path, media_id, message = resolve_image(image.src, deck_path, content)
-        if message:
+        source = resolve_image(image.src, deck_path.parent, content)
+        if source.problem:
             at = line + text.markdown[: max(0, text.markdown.find(image.src))].count("\n")
-            level = "error" if message.startswith("missing") else "warning"
-            problems.append(Problem(name, message, anchor=anchor, line=at, level=level))
-        images.append(ImageRef(image.alt, image.src, path, media_id))
+            problems.append(Problem(name, source.problem, anchor=anchor, line=at,
+                                    level=source.level))
+        media_id = source.name if source.kind == "media" else None
+        images.append(ImageRef(image.alt, image.src, source.path, media_id))
     return Slide(deck, h, v, line, text.title, text.body, text.notes, text.markdown, tuple(images))
 
 
@@ -169,16 +145,3 @@ def read_deck(path: Path, content: Path, data: bytes | None = None) -> tuple[Dec
         (heading(s.markdown) for s in slides if heading(s.markdown)), "") or path.stem
     deck = Deck(ident, path, title, meta.date, meta.tags, meta.type, meta.raw, tuple(slides))
     return deck, problems
-
-
-def deck_url(deck: str) -> str:
-    """The page of a whole deck."""
-    return "/decks/" + quote(deck, safe="/")
-
-
-def slide_url(deck: str, anchor: str | int = 0, query: str | None = None) -> str:
-    """The deep link of a slide: reveal.js's own hash, `/decks/<id>#/h` or `#/h/v`."""
-    url = deck_url(deck)
-    if query:
-        url += "?" + urlencode({"q": query})
-    return f"{url}#/{anchor}"

@@ -7,7 +7,7 @@ at what kb can serve:
 
 - `/api/media/<id>` is kept as written (when the id is a valid media id);
 - a relative path that resolves to an image file inside the content folder is served by
-  `/api/asset/<path>` (see `kb.web`);
+  `/api/asset/<path>` (the rule is `kb.media.resolve_image`, shared with the indexer);
 - `http(s)://` images are never loaded (kb promises not to fetch them, and the page's
   Content-Security-Policy allows only its own images): they become a link the reader can
   open;
@@ -19,14 +19,14 @@ import html
 import re
 import unicodedata
 from pathlib import Path
-from urllib.parse import quote
 
 import markdown
 import nh3
 from markupsafe import Markup
 
-from kb.deck import MEDIA_PREFIX, SAFE_MEDIA_ID
+from kb.media import resolve_image, servable_asset
 from kb.schema import WORD, text_analyzer
+from kb.urls import asset_url, media_url
 
 EXTENSIONS = ["fenced_code", "tables", "sane_lists", "md_in_html"]
 FENCE_OPEN = re.compile(r"^( {0,3})(`{3,}|~{3,})[ \t]*([^\s`{\[]*)(.*)$")
@@ -36,7 +36,6 @@ LAYOUT_OPEN = re.compile(
 IMG_TAG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
 ATTR = re.compile(r'([\w:-]+)="([^"]*)"')
 LANGUAGE_CLASS = re.compile(r"^language-[\w+.-]{1,40}$")
-SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:|^//", re.IGNORECASE)
 
 TAGS = set(nh3.ALLOWED_TAGS) - {"map", "area"}
 ATTRIBUTES = {tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()}
@@ -45,7 +44,6 @@ ATTRIBUTES["a"] = {"href", "title"}
 ATTRIBUTES["code"] = {"class"}
 ATTRIBUTES["*"] = {"title", "lang"}
 URL_SCHEMES = {"http", "https", "mailto"}
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".bmp", ".tif", ".tiff"}
 
 
 def display_title(title: str, image_only: bool = False, from_ocr: bool = False) -> str:
@@ -111,32 +109,12 @@ class ImageResolver:
         self.deck_dir = deck_dir
 
     def local(self, src: str) -> str | None:
-        src = src.split("#")[0].split("?")[0].strip()
-        if src.startswith(MEDIA_PREFIX):
-            media_id = src[len(MEDIA_PREFIX):]
-            return MEDIA_PREFIX + media_id if SAFE_MEDIA_ID.match(media_id) else None
-        if not src or SCHEME.match(src):
-            return None
-        base = self.content if src.startswith("/") else self.deck_dir
-        try:
-            target = (base / src.lstrip("/")).resolve()
-        except (OSError, ValueError):
-            return None
-        rel = asset_path(target, self.root)
-        return "/api/asset/" + quote(rel) if rel else None
-
-
-def asset_path(target: Path, root: Path) -> str | None:
-    """The content-relative path of an image file kb may serve, or None."""
-    try:
-        parts = target.relative_to(root).parts
-    except ValueError:
+        source = resolve_image(src, self.deck_dir, self.content)  # as the indexer does
+        if source.kind == "media":
+            return media_url(source.name)
+        if source.kind == "content" and servable_asset(source.path, self.root):
+            return asset_url(source.name)
         return None
-    if not parts or any(p.startswith(".") for p in parts) or parts[0] == "media":
-        return None
-    if target.suffix.lower() not in IMAGE_SUFFIXES or not target.is_file():
-        return None
-    return "/".join(parts)
 
 
 def rewrite_images(safe_html: str, resolver: ImageResolver) -> str:

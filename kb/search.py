@@ -10,7 +10,7 @@ from collections import Counter, OrderedDict
 from whoosh import highlight, query as Q, scoring
 from whoosh.reading import TermNotFound
 
-from kb.deck import slide_url
+from kb.urls import slide_url
 from kb.errors import KbError
 from kb.schema import WORD, open_index, text_analyzer
 from kb.query import (MAX_QUERY, SEARCH_FIELDS, filters, make_parser, parse, query_terms,

@@ -9,7 +9,7 @@ import pytest
 from kb.index import reindex
 from kb.settings import Settings
 from kb.web import create_app
-from helpers import PHONE, chromium, serve_kb, make_site
+from helpers import PHONE, chromium, serve_kb, make_site, write
 
 pytestmark = pytest.mark.browser
 COHORTS = "/decks/courses/EPI101/week02-cohorts"
@@ -19,6 +19,8 @@ COHORTS = "/decks/courses/EPI101/week02-cohorts"
 def base(tmp_path_factory):
     root = tmp_path_factory.mktemp("browser")
     make_site(root / "content")
+    # twelve hits for "banana": two pages of results
+    write(root / "content", "fruit.md", "\n\n===\n\n".join(f"# Fruit {i}\n\nbanana" for i in range(12)))
     settings = Settings(content=root / "content", index=root / "index")
     reindex(settings)
     with serve_kb(settings) as url:
@@ -106,6 +108,49 @@ def test_search_as_you_type_then_enter_opens_the_deep_link(page):
     page.wait_for_selector(".slide-wrap.current")
     assert current(page) == "2/1"
     assert page.locator(".slide-wrap.current mark").count() >= 1
+    assert page.errors == []
+
+
+def test_live_results_are_the_server_rendered_fragment(page, base):
+    asked = []
+    page.on("request", lambda request: asked.append(request.url[len(base):]))
+    page.goto("/search")
+    page.fill("#q", "banana")
+    page.wait_for_selector("#hits .hit")
+    live = page.inner_html("#results")
+    assert "/search/results?q=banana" in asked and not any("/api/" in url for url in asked)
+    page.goto("/search?q=banana")
+    assert squeeze(page.inner_html("#results")) == squeeze(live)  # one rendering, not two
+
+
+def squeeze(html: str) -> str:
+    return re.sub(r">\s+<", "><", " ".join(html.split()))
+
+
+def test_live_results_page_facets_and_did_you_mean_work(page):
+    page.goto("/search")
+    page.fill("#q", "banana")
+    page.wait_for_selector("#hits .hit")
+    assert "Page 1 of 2" in page.inner_text(".pager")
+    page.click('.pager a[rel="next"]')
+    page.wait_for_url(re.compile(r".*/search\?q=banana&page=2$"))
+    assert page.locator("#hits .hit").count() == 2
+    page.fill("#q", "censoring OR regression")
+    page.wait_for_selector('#facets a:has-text("STA202")')
+    page.click('#facets a:has-text("STA202")')
+    page.wait_for_url(re.compile(r".*tag=STA202"))
+    assert "Course STA202" in page.inner_text(".chips")
+    page.fill("#q", "censorin")  # the course filter stays while typing
+    page.wait_for_selector(".suggestion a")
+    assert "q=censoring" in page.get_attribute(".suggestion a", "href")
+    assert "Course STA202" in page.inner_text(".chips")
+    page.goto("/")
+    page.fill("#q", "banana")
+    page.wait_for_selector("#hits .hit")
+    page.fill("#q", "")  # an empty box brings the home part back
+    page.wait_for_selector("#results", state="hidden")
+    assert page.locator("#home").is_visible()
+    assert page.evaluate("location.pathname + location.search") == "/search"
     assert page.errors == []
 
 

@@ -3,7 +3,8 @@
 import datetime as dt
 
 from helpers import write
-from kb.deck import deck_id, find_deck_files, read_deck, slide_url
+from kb.deck import deck_id, find_deck_files, read_deck
+from kb.urls import slide_url
 
 
 def read(content, text, name="deck.md"):

@@ -192,7 +192,9 @@ def xss_pages(site) -> list[str]:
     for payload in QUERY_PAYLOADS:
         pages.append("/search?" + urlencode({"q": payload}))
         pages.append(f"{deck}?" + urlencode({"q": payload}))
-    return pages
+    # the results fragment live search swaps in, for every search above
+    return pages + [p.replace("/search?", "/search/results?", 1) for p in pages
+                    if p.startswith("/search?")]
 
 
 def test_the_payload_deck_is_indexed(site):

@@ -4,17 +4,23 @@ safety, security headers and escaping (SPEC §5)."""
 import json
 import logging
 import re
+import subprocess
+import sys
 from html.parser import HTMLParser
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from bs4 import BeautifulSoup
+from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 
-from helpers import SPEC_HIT_KEYS, write
+from helpers import SPEC_HIT_KEYS, make_site, text_png, write
+from kb import urls
+from kb.cli import main as kb_cli
 from kb.index import reindex
 from kb.render import highlight_terms, render_markdown, ImageResolver
 from kb.web import create_app
-from helpers import make_site
 
 
 @pytest.fixture(scope="module")
@@ -40,30 +46,68 @@ def html_of(response) -> str:
     return response.get_data(as_text=True)
 
 
+def soup_of(response) -> BeautifulSoup:
+    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
+
+
+def texts(nodes) -> list[str]:
+    return [" ".join(node.get_text(" ").split()) for node in nodes]
+
+
 # ---------------------------------------------------------------- pages and JSON
 
 
 def test_home_shows_search_box_courses_and_recent_decks(client):
-    page = html_of(client.get("/"))
-    assert '<form class="search-form"' in page and 'name="q"' in page
-    assert "EPI101" in page and "STA202" in page
-    assert "Linear regression" in page and "Cohort studies" in page
+    page = soup_of(client.get("/"))
+    form = page.select_one("form#search-form")
+    assert form["action"] == "/search" and form.select_one('input[name="q"]')
+    assert form["data-results-url"] == "/search/results"
+    courses = texts(page.select(".courses .course-name"))
+    assert "EPI101" in courses and "STA202" in courses
     # newest first: the 2021 deck before the 2019 one
-    assert page.index("Linear regression") < page.index("Cohort studies")
+    recent = texts(page.select(".recent .deck-title"))
+    assert recent.index("Linear regression") < recent.index("Cohort studies")
 
 
 def test_search_page_links_each_hit_to_its_slide_with_the_words_marked(client):
-    page = html_of(client.get("/search?q=annotations"))
-    assert 'href="/decks/courses/EPI101/week02-cohorts?q=annotations#/2/1"' in page
-    assert "<mark>Annotations</mark>" in page
-    assert "Cohort studies" in page and "#/2/1" in page and "23 Oct 2019" in page
-    assert '<span class="tag">EPI101</span>' in page
+    page = soup_of(client.get("/search?q=annotations"))
+    hit = page.select_one("#hits li.hit")
+    assert hit.a["href"] == "/decks/courses/EPI101/week02-cohorts?q=annotations#/2/1"
+    assert "Annotations" in texts(hit.select(".snippet mark"))
+    assert texts(hit.select(".hit-deck, .anchor, time")) == ["Cohort studies", "#/2/1", "23 Oct 2019"]
+    assert "EPI101" in texts(hit.select(".tag"))
 
 
 def test_ocr_hit_is_labelled_and_has_a_thumbnail(client):
-    page = html_of(client.get("/search?q=kaplan"))
-    assert "Text found in image" in page
-    assert 'class="thumb" src="/api/media/km-plot"' in page
+    hit = soup_of(client.get("/search?q=kaplan")).select_one("#hits li.hit")
+    assert texts(hit.select(".snippet .label-ocr")) == ["Text found in image"]
+    assert hit.select_one("img.thumb")["src"] == "/api/media/km-plot"
+
+
+def test_results_fragment_is_the_results_part_of_the_page(client):
+    """What kb.js swaps in while typing is what the page itself shows: rendered once."""
+    for args in ("q=censoring", "q=censoring&tag=EPI101", "q=censorin", "tag=Methods&year=2019"):
+        fragment = soup_of(client.get("/search/results?" + args))
+        page = soup_of(client.get("/search?" + args)).select_one("#results")
+        assert fragment.select_one("#hits") is not None, args
+        assert str(fragment).strip() == page.decode_contents().strip(), args
+        assert fragment.find("html") is None and fragment.find("form") is None
+
+
+def test_cli_json_and_api_search_are_the_same_document(client, site):
+    settings = site["settings"]
+    for query, tags in (("censoring", ()), ("kaplan", ()), ("censorin", ()),
+                        ("methods OR regression", ("STA202",)), ("hazard ratio zebra", ())):
+        args = ["search", "--json", "--content", str(settings.content),
+                "--index", str(settings.index), *sum((["--tag", t] for t in tags), []), query]
+        cli = CliRunner().invoke(kb_cli, args)
+        assert cli.exit_code == 0, cli.output
+        api = client.get("/api/search", query_string={"q": query, "tag": list(tags)}).get_json()
+        assert json.loads(cli.output) == api, query
+        assert api["hits"] or api["suggestion"] == "censoring"
+    kaplan = client.get("/api/search?q=kaplan").get_json()["hits"][0]
+    assert {"link", "display_title", "thumbnail"} <= set(kaplan)
+    assert kaplan["thumbnail"] == "/api/media/km-plot" and kaplan["link"].endswith("?q=kaplan#/2")
 
 
 def test_api_search_has_the_spec_keys_and_deep_links(client):
@@ -104,7 +148,7 @@ def test_empty_query_is_no_results_not_an_error(client):
     "title:", "deck:../../etc", "ünïcödé ☃", "%s%n", "{{7*7}}", "<script>", "date:2019-99-99",
 ])
 def test_odd_queries_never_give_a_server_error(client, query):
-    for path in ("/search", "/api/search"):
+    for path in ("/search", "/search/results", "/api/search"):
         response = client.get(path, query_string={"q": query})
         assert response.status_code == 200, (path, query)
     assert "49" not in html_of(client.get("/search", query_string={"q": "{{7*7}}"})).split("<main")[1][:200]
@@ -116,7 +160,7 @@ def test_odd_queries_never_give_a_server_error(client, query):
     "tag=<script>&tag=x&tag=y", "q=a&page=1e9",
 ])
 def test_odd_parameters_never_give_a_server_error(client, args):
-    for path in ("/search", "/api/search"):
+    for path in ("/search", "/search/results", "/api/search"):
         response = client.get(f"{path}?q=censoring&{args}")
         assert response.status_code == 200, (path, args)
 
@@ -165,16 +209,19 @@ def test_decks_are_grouped_by_tag_newest_first(client, site):
 
 
 def test_deck_page_shows_every_slide_with_its_anchor_and_notes_apart(client, site):
-    page = html_of(client.get("/decks/" + site["ids"]["cohorts"]))
-    for anchor in ("0", "0/1", "1", "2", "2/1", "2/2"):
-        assert f'id="/{anchor}"' in page and f'href="#/{anchor}"' in page
-    slide = page[page.index('id="/0/1"'):page.index('id="/1"')]
-    body = slide[:slide.index('class="slide-extra"')]
+    page = soup_of(client.get("/decks/" + site["ids"]["cohorts"]))
+    anchors = ["0", "0/1", "1", "2", "2/1", "2/2"]
+    assert [s["data-anchor"] for s in page.select("section.slide-wrap")] == anchors
+    assert [s["id"] for s in page.select("section.slide-wrap")] == ["/" + a for a in anchors]
+    assert [a["href"] for a in page.select(".toc a")] == ["#/" + a for a in anchors]
+    slide = page.find(id="/0/1")
+    body = slide.select_one(".slide").get_text()
     assert "The hazard ratio compares" in body and "zeppelin" not in body
-    assert '<details class="notes">' in slide and "zeppelin" in slide
-    assert '<img src="/api/media/km-plot"' in page
-    assert "Kaplan Meier curve" in page  # the OCR text, apart from the slide
-    assert f'data-url="/decks/{site["ids"]["cohorts"]}#/2/1"' in page
+    assert "zeppelin" in slide.select_one("details.notes").get_text()
+    assert "/api/media/km-plot" in [img["src"] for img in page.select(".slide img")]
+    assert "Kaplan Meier curve" in texts(page.select(".ocr-body"))  # OCR text, apart
+    link = page.find(id="/2/1").select_one(".copy-link")
+    assert link["data-url"] == link["href"] == f'/decks/{site["ids"]["cohorts"]}#/2/1'
 
 
 def test_deck_page_with_a_query_sends_the_words_to_mark(client, site):
@@ -185,12 +232,12 @@ def test_deck_page_with_a_query_sends_the_words_to_mark(client, site):
 
 
 def test_deck_images_relative_remote_and_missing(client, site):
-    page = html_of(client.get("/decks/" + site["ids"]["regression"]))
-    assert '<img src="/api/asset/courses/STA202/img/residuals.png"' in page
-    assert 'class="remote-img" href="https://example.org/chart.png"' in page
-    assert "example.org/chart.png\" alt" not in page  # never loaded as an image
-    assert "Image not available: gone" in page
-    assert 'class="language-python"' in page and "[1,3]" not in page
+    page = soup_of(client.get("/decks/" + site["ids"]["regression"]))
+    assert [img["src"] for img in page.select(".slide img")] == [
+        "/api/asset/courses/STA202/img/residuals.png"]  # the remote one is never loaded
+    assert page.select_one("a.remote-img")["href"] == "https://example.org/chart.png"
+    assert "Image not available: gone" in texts(page.select(".missing-img"))
+    assert page.select("code.language-python") and "[1,3]" not in page.get_text()
 
 
 def test_api_deck_and_one_slide(client, site):
@@ -337,7 +384,8 @@ def test_unexpected_errors_are_logged_not_shown(site, caplog, monkeypatch):
     assert app.test_client().get("/api/decks").get_json()["status"] == 500
 
 
-@pytest.mark.parametrize("path", ["/", "/search?q=x", "/api/search?q=x", "/decks/", "/decks/nope",
+@pytest.mark.parametrize("path", ["/", "/search?q=x", "/search/results?q=x", "/api/search?q=x",
+                                  "/decks/", "/decks/nope",
                                   "/api/media/km-plot", "/static/kb.css", "/healthz"])
 def test_security_headers_everywhere(client, path):
     headers = client.get(path).headers
@@ -410,7 +458,7 @@ def test_listing_and_results_escape_titles_and_tags(client, path):
     "' onmouseover='alert(1)", "</textarea><script>x</script>",
 ])
 def test_query_string_is_escaped_everywhere(client, query):
-    for path in ("/search", "/decks/evil", "/decks/courses/EPI101/week02-cohorts"):
+    for path in ("/search", "/search/results", "/decks/evil", "/decks/courses/EPI101/week02-cohorts"):
         response = client.get(path, query_string={"q": query, "tag": query, "deck": query,
                                                   "year": query})
         page = html_of(response)
@@ -485,3 +533,98 @@ def test_any_markdown_renders_to_harmless_html(tmp_path_factory, text):
     resolver = ImageResolver(tmp_path_factory.getbasetemp(), tmp_path_factory.getbasetemp())
     html = str(render_markdown(text, resolver))
     assert dangers(html) == [], (text, html)
+
+
+# ---------------------------------------------------------------- one rule, one place
+
+
+def test_one_image_rule_for_what_is_ocred_and_what_is_shown(settings, content):
+    """`![](/img/x.png)` is from the content folder, `![](../media/m1)` is media file m1:
+    the indexer OCRs both and the page shows both (it once did only one of each)."""
+    write(content, "lectures/pictures.md",
+          "# Pictures\n\n![](/img/x.png)\n\n===\n\n![](../media/m1)\n\n===\n\n![](../../outside.png)\n")
+    (content / "img").mkdir(exist_ok=True)
+    (content / "img" / "x.png").write_bytes(text_png("zebra crossing"))
+    (content / "media").mkdir(exist_ok=True)
+    (content / "media" / "m1").write_bytes(text_png("walrus tusk"))
+    (content.parent / "outside.png").write_bytes(text_png("secret outside"))
+    reindex(settings)
+    client = create_app(settings).test_client()
+    zebra = client.get("/api/search?q=zebra").get_json()["hits"]
+    walrus = client.get("/api/search?q=walrus").get_json()["hits"]
+    assert [(h["anchor"], h["snippet_field"], h["thumbnail"]) for h in zebra] == [
+        ("0", "ocr", "/api/asset/img/x.png")]
+    assert [(h["anchor"], h["snippet_field"], h["thumbnail"]) for h in walrus] == [
+        ("1", "ocr", "/api/media/m1")]
+    assert client.get("/api/search?q=secret").get_json()["total"] == 0
+    page = soup_of(client.get("/decks/lectures/pictures"))
+    shown = {s["data-anchor"]: [i["src"] for i in s.select(".slide img")]
+             for s in page.select("section.slide-wrap")}
+    assert shown == {"0": ["/api/asset/img/x.png"], "1": ["/api/media/m1"], "2": []}
+    for src in shown["0"] + shown["1"]:
+        assert client.get(src).mimetype == "image/png"
+
+
+@pytest.mark.parametrize("src, kind, name", [
+    ("/img/x.png", "content", "img/x.png"), ("pic.png", "content", "lectures/pic.png"),
+    ("../media/m1", "media", "m1"), ("/media/m1", "media", "m1"), ("/api/media/m1?x#y", "media", "m1"),
+    ("../../outside.png", "none", None), ("/../outside.png", "none", None),
+    ("/api/media/../m1", "none", None), ("https://example.org/a.png", "remote", None),
+    ("//example.org/a.png", "remote", None), ("data:image/png;base64,AAAA", "data", None),
+    ("", "none", None),
+])
+def test_image_rule_cases(tmp_path, src, kind, name):
+    from kb.media import resolve_image
+    content = tmp_path / "content"
+    (content / "lectures").mkdir(parents=True)
+    source = resolve_image(src, content / "lectures", content)
+    assert (source.kind, source.name) == (kind, name)
+    assert (source.problem is None) == (kind == "data")  # nothing here exists: each says so
+
+
+def test_url_builder():
+    assert urls.slide_url("a b", "3", "hazard ratio") == "/decks/a%20b?q=hazard+ratio#/3"
+    assert urls.slide_url("courses/EPI101/week02", "2/1") == "/decks/courses/EPI101/week02#/2/1"
+    assert urls.deck_url("x", query="") == "/decks/x"
+    assert urls.decks_url() == "/decks/" and urls.decks_url("EPI 101") == "/decks/?tag=EPI+101"
+    assert urls.search_url() == "/search"
+    assert urls.search_url("cox", ["A", "B"], "d/e", "2019", 3) == \
+        "/search?q=cox&tag=A&tag=B&deck=d%2Fe&year=2019&page=3"
+    assert urls.search_url("cox", page=1, fragment=True) == "/search/results?q=cox"
+    assert urls.media_url("km plot") == "/api/media/km%20plot"
+    assert urls.asset_url("img/a b.png") == "/api/asset/img/a%20b.png"
+    assert urls.static_url("kb.js", 7) == "/static/kb.js?v=7"
+
+
+def test_every_built_url_reaches_its_route(site):
+    """The builder and the blueprints' routes agree (a renamed route fails here)."""
+    routes = site["app"].url_map.bind("localhost")
+    built = {urls.home_url(): "search.search_page", urls.search_url("x"): "search.search_page",
+             urls.search_url("x", fragment=True): "search.results_fragment",
+             urls.decks_url("T"): "decks.deck_list", urls.deck_url("a/b", "q"): "decks.deck_page",
+             urls.slide_url("a/b", "2/1"): "decks.deck_page", urls.media_url("m"): "media.media",
+             urls.asset_url("img/x.png"): "media.asset", urls.static_url("kb.js"): "static"}
+    for url, endpoint in built.items():
+        assert routes.match(url.split("#")[0].split("?")[0])[0] == endpoint, url
+
+
+ROOT = Path(__file__).resolve().parent.parent
+KB_PATH = re.compile(r"""(?:href|src|action)=["']/(?!/)|["'`]/(?:search|decks|api)\b""")
+
+
+def test_no_template_or_script_writes_a_kb_path_itself():
+    """Every kb URL comes from kb/urls.py: templates call it, kb.js reads rendered URLs."""
+    files = sorted((ROOT / "templates").glob("*.html")) + [ROOT / "kb" / "static" / "kb.js"]
+    found = [(f.name, m.group(0)) for f in files for m in KB_PATH.finditer(f.read_text())]
+    assert found == []
+
+
+def test_the_web_server_imports_no_writer_or_ocr_code():
+    code = ("import sys, kb.web, kb.results, kb.urls; "
+            "print(sorted(m for m in ('kb.index', 'kb.manifest', 'kb.ocr', 'kb.ocr_prep', "
+            "'pytesseract') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    code = "import sys, kb.urls, kb.media; print('flask' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"  # the URL builder and image rule need no web framework

@@ -2,10 +2,10 @@
 change one part of it (facet links, filter chips, pages)."""
 
 import re
-from dataclasses import dataclass, field, replace
-from urllib.parse import urlencode
+from dataclasses import dataclass, replace
 
 from kb.search import MAX_PAGE, MAX_QUERY
+from kb.urls import search_url
 
 MAX_TAGS = 10
 MAX_TAG = 100
@@ -29,7 +29,6 @@ class SearchForm:
     year: str | None = None
     page: int = 1
     per_page: int = 10
-    extra: dict = field(default_factory=dict, compare=False, hash=False)
 
     @classmethod
     def from_args(cls, args, per_page: int) -> "SearchForm":
@@ -57,23 +56,11 @@ class SearchForm:
         """What kb.search gets: the words, plus the year filter as a `year:` term."""
         return f"{self.q} year:{self.year}".strip() if self.year else self.q
 
-    def params(self, **changes) -> list[tuple[str, str]]:
-        form = replace(self, **changes)
-        out = [("q", form.q)] if form.q else []
-        out += [("tag", t) for t in form.tags]
-        if form.deck:
-            out.append(("deck", form.deck))
-        if form.year:
-            out.append(("year", form.year))
-        if form.page > 1:
-            out.append(("page", str(form.page)))
-        return out
-
     def url(self, **changes) -> str:
         """/search with this form's parameters, some changed (page resets unless given)."""
         changes.setdefault("page", 1)
-        params = self.params(**changes)
-        return "/search" + ("?" + urlencode(params) if params else "")
+        form = replace(self, **changes)
+        return search_url(form.q, form.tags, form.deck, form.year, form.page)
 
     def toggle_tag(self, tag: str) -> str:
         low = tag.lower()

@@ -1,4 +1,4 @@
-"""What the web pages show besides search hits: the list of decks and whole decks.
+"""The decks the web app serves: the list of decks (from the manifest) and whole decks.
 
 The deck list comes from the index manifest (re-read when its mtime changes); a deck page
 reads the deck file itself (found through the manifest, else by trying the deck suffixes
@@ -10,17 +10,15 @@ import datetime as dt
 import logging
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
 from pathlib import Path
 
-from markupsafe import Markup
-
-from kb.deck import DECK_SUFFIXES, Deck, deck_id, deck_url, read_deck, slide_url
+from kb.deck import DECK_SUFFIXES, Deck, deck_id, read_deck
 from kb.schema import load_manifest, manifest_path
 from kb.errors import KbError
 from kb.render import ImageResolver, display_title, render_markdown
 from kb.search import SlideIndex
 from kb.settings import Settings
+from kb.web.models import DeckInfo, DeckView, SlideView, group_by_tag, is_course
 
 log = logging.getLogger(__name__)
 MAX_ID = 400
@@ -36,118 +34,12 @@ def parse_when(value) -> dt.datetime | None:
         return None
 
 
-@dataclass(frozen=True)
-class DeckInfo:
-    """One deck as the listings show it."""
-
-    id: str
-    title: str
-    date: dt.datetime | None
-    tags: tuple[str, ...]
-    slides: int
-
-    @property
-    def url(self) -> str:
-        return deck_url(self.id)
-
-    def as_dict(self) -> dict:
-        return {"id": self.id, "title": self.title,
-                "date": self.date.date().isoformat() if self.date else None,
-                "tags": list(self.tags), "slides": self.slides, "url": self.url}
-
-
-@dataclass(frozen=True)
-class SlideView:
-    """One slide, ready for the page: sanitized HTML, notes apart, OCR text apart."""
-
-    deck: str
-    h: int
-    v: int
-    title: str
-    html: Markup
-    notes_html: Markup
-    notes: str
-    text: str
-    ocr: str
-    image_only: bool
-
-    @property
-    def anchor(self) -> str:
-        return f"{self.h}" if self.v == 0 else f"{self.h}/{self.v}"
-
-    @property
-    def url(self) -> str:
-        return slide_url(self.deck, self.anchor)
-
-    def as_dict(self) -> dict:
-        return {"anchor": self.anchor, "h": self.h, "v": self.v, "url": self.url,
-                "title": self.title, "html": str(self.html), "text": self.text,
-                "notes": self.notes, "notes_html": str(self.notes_html), "ocr": self.ocr,
-                "image_only": self.image_only}
-
-
-@dataclass(frozen=True)
-class DeckView:
-    info: DeckInfo
-    slides: tuple[SlideView, ...]
-    problems: tuple[dict, ...] = ()
-
-    @property
-    def stacks(self) -> list[list[SlideView]]:
-        """Slides grouped by horizontal position, as reveal.js stacks them."""
-        stacks: dict[int, list[SlideView]] = {}
-        for slide in self.slides:
-            stacks.setdefault(slide.h, []).append(slide)
-        return [stacks[h] for h in sorted(stacks)]
-
-    def slide(self, anchor: str) -> SlideView | None:
-        anchor = anchor.strip().strip("/")
-        if anchor.endswith("/0"):
-            anchor = anchor[:-2]
-        return next((s for s in self.slides if s.anchor == anchor), None)
-
-    def texts(self):
-        for slide in self.slides:
-            yield slide.title
-            yield slide.text
-            yield slide.notes
-            yield slide.ocr
-
-    def as_dict(self) -> dict:
-        return {**self.info.as_dict(), "slides": [s.as_dict() for s in self.slides]}
-
-
 def valid_id(ident: str) -> bool:
     """A deck id as kb makes them: relative, `/`-separated, no dot-folders, not media/."""
     if not ident or len(ident) > MAX_ID or "\\" in ident or "\x00" in ident:
         return False
     parts = ident.split("/")
     return all(p and not p.startswith(".") for p in parts) and parts[0] != "media"
-
-
-def is_course(tag: str) -> bool:
-    """Course codes (`EPI101`, `ZCW-JAVA`) as opposed to topics (`survival analysis`)."""
-    return any(c.isdigit() for c in tag) or tag.isupper()
-
-
-def tag_order(tag: str) -> tuple:
-    return (not is_course(tag), tag.lower())
-
-
-def group_by_tag(decks: list[DeckInfo]) -> list[tuple[str, list[DeckInfo]]]:
-    """Decks by tag (a deck with two tags is in both): course codes A→Z, then topics A→Z,
-    then the untagged; newest first inside each group (as `decks` comes)."""
-    groups: dict[str, tuple[str, list[DeckInfo]]] = {}
-    untagged = []
-    for deck in decks:
-        for tag in deck.tags:
-            groups.setdefault(tag.lower(), (tag, []))[1].append(deck)
-        if not deck.tags:
-            untagged.append(deck)
-    out = sorted(groups.values(), key=lambda group: tag_order(group[0]))
-    if untagged:
-        out.append(("", untagged))
-    return out
 
 
 class Catalog:

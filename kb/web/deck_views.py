@@ -1,0 +1,64 @@
+"""Decks: the list of decks (`/decks/`, by tag) and one deck's page (`/decks/<id>`, with the
+words of `?q=` marked), each with its JSON twin under `/api/decks`."""
+
+from flask import Blueprint, abort, request
+
+from kb.render import highlight_terms, query_terms
+from kb.search import MAX_QUERY
+from kb.urls import search_url
+from kb.web.models import DeckView, SlideView, group_by_tag
+from kb.web.forms import MAX_TAG
+from kb.web.pages import page, site
+
+bp = Blueprint("decks", __name__)
+
+
+def deck_or_404(ident: str) -> DeckView:
+    view = site()["catalog"].deck(ident)
+    if view is None:
+        abort(404, description=f"There is no deck “{ident}”.")
+    return view
+
+
+def slide_or_404(view: DeckView, anchor: str) -> SlideView:
+    slide = view.slide(anchor)
+    if slide is None:
+        abort(404, description=f"Deck “{view.info.id}” has no slide {anchor}.")
+    return slide
+
+
+def deck_list_json(context: dict) -> dict:
+    return {"total": context["total"], "tag": context["tag"],
+            "decks": [d.as_dict() for d in context["decks"]], "tags": context["courses"],
+            "groups": [{"tag": t or None, "decks": [d.id for d in ds]}
+                       for t, ds in context["groups"]]}
+
+
+@page(bp, ["/decks/"], ["/api/decks", "/api/decks/"], "decks.html", deck_list_json)
+def deck_list() -> dict:
+    catalog = site()["catalog"]
+    tag = (request.args.get("tag") or "").strip()[:MAX_TAG] or None
+    decks = catalog.decks(tag)
+    return {"tag": tag, "decks": decks, "groups": group_by_tag(decks), "total": len(decks),
+            "courses": catalog.tag_counts()}
+
+
+def deck_json(context: dict) -> dict:
+    data = context["view"].as_dict()
+    if context["q"].strip():
+        data["highlight"] = {"words": context["terms"], "prefixes": context["prefixes"]}
+    if context["slide"] is not None:
+        data["slides"] = [context["slide"].as_dict()]
+    return data
+
+
+@page(bp, ["/decks/<path:ident>"], ["/api/decks/<path:ident>"], "deck.html", deck_json)
+def deck_page(ident: str) -> dict:
+    view = deck_or_404(ident)
+    q = (request.args.get("q") or "")[:MAX_QUERY]
+    terms, prefixes = highlight_terms(q, view.texts()) if q.strip() else ([], [])
+    anchor = request.args.get("anchor") or request.args.get("slide")
+    return {"view": view, "q": q, "terms": terms, "prefixes": prefixes,
+            "marking": any(query_terms(q)) if q.strip() else False,  # not for `tag:X` alone
+            "slide": slide_or_404(view, anchor) if anchor is not None else None,
+            "results_url": search_url(q) if q.strip() else None}
