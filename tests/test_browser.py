@@ -175,7 +175,8 @@ def test_image_text_hits_show_a_thumbnail_while_typing(page):
     page.fill("#q", "kaplan")
     page.wait_for_selector("#hits .hit img.thumb")
     assert "text found in image" in page.inner_text("#hits").lower()
-    assert page.eval_on_selector("#hits img.thumb", "img => img.complete && img.naturalWidth") > 0
+    page.wait_for_function("document.querySelector('#hits img.thumb').complete")  # loaded
+    assert page.eval_on_selector("#hits img.thumb", "img => img.naturalWidth") > 0
 
 
 def test_without_javascript_every_page_still_works(browser, base):
