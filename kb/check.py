@@ -3,10 +3,10 @@
 import hashlib
 import os
 
+from kb import corrections
 from kb.deck import Problem, find_deck_files, read_deck
 from kb.errors import KbError
 from kb.index import image_paths, ocr_cache_path, ocr_problems
-from kb.ocr import ocr_files
 from kb.settings import Settings
 
 def check(settings: Settings, jobs: int | None = None) -> list[Problem]:
@@ -38,11 +38,12 @@ def deck_findings(deck, name: str) -> list[Problem]:
 
 
 def ocr_findings(decks, settings: Settings, jobs: int) -> list[Problem]:
-    """Images OCR could not read or found no text in (from the cache after a reindex)."""
+    """Images OCR could not read or found little text in (from the cache after a reindex),
+    and corrections that lost their image."""
     images = {p for d in decks for p in image_paths(d) if p.is_file()}
-    batch = ocr_files(images, ocr_cache_path(settings), jobs)
-    return [found for deck in decks for found in ocr_problems(deck, batch.results, settings,
-                                                              empty=True)]
+    results = corrections.read_images(settings, images, ocr_cache_path(settings), jobs).results
+    return ([found for deck in decks for found in ocr_problems(deck, results, settings)]
+            + corrections.candidates(decks, results, settings) + corrections.stale(settings))
 
 
 def duplicate_findings(decks, settings: Settings) -> list[Problem]:

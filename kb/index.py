@@ -18,12 +18,13 @@ from pathlib import Path
 
 from whoosh.writing import CLEAR
 
+from kb import corrections
 from kb.deck import Deck, Problem, deck_id, find_deck_files
 from kb.errors import KbError
-from kb.manifest import (ReadDeck, image_paths, manifest_entry, read_for_index,
+from kb.manifest import (ReadDeck, file_state, image_paths, manifest_entry, read_for_index,
                          rel, unchanged_entry, write_manifest)
-from kb.ocr import SPAWN, ocr_files
 from kb.index_folder import open_for_writing, remove_others, switch_to
+from kb.ocr import SPAWN
 from kb.schema import load_manifest, schema_fingerprint, text_analyzer
 from kb.settings import Settings
 
@@ -173,6 +174,8 @@ def reindex(settings: Settings, full: bool = False, jobs: int | None = None,
         entries, todo = {}, []
         for ident, path in current.items():
             entry = None if full else unchanged_entry(old.get(ident), path, settings)
+            if entry and corrections.changed(entry, settings, file_state):
+                entry = None
             if entry:
                 entries[ident] = entry
             else:
@@ -184,8 +187,9 @@ def reindex(settings: Settings, full: bool = False, jobs: int | None = None,
         for read in parsed:
             report.warnings += read.problems
         images = {p for r in parsed if r.deck for p in image_paths(r.deck) if p.is_file()}
-        with progress("OCR", len(images)) as bar:
-            batch = ocr_files(images, ocr_cache_path(settings), jobs, bar.update)
+        with progress("OCR", len(images)) as bar:  # staff's corrections win over OCR
+            batch = corrections.read_images(settings, images, ocr_cache_path(settings), jobs,
+                                            bar.update)
         report.images, report.ocr_run, report.ocr_cached = len(images), batch.ran, batch.cached
 
         # Separate segment files, not one compound file: readers map them instead of copying
@@ -205,7 +209,9 @@ def reindex(settings: Settings, full: bool = False, jobs: int | None = None,
                         problems = problems + ocr_found
                         for doc in slide_documents(deck, batch.results, settings):
                             writer.add_document(**doc)
-                    entries[ident] = manifest_entry(read, path, problems, settings)
+                    entries[ident] = entry = manifest_entry(read, path, problems, settings)
+                    entry["media"] |= corrections.correction_states(entry["media"], settings,
+                                                                    file_state)
                     if ident in old:
                         report.updated += 1
                     else:

@@ -155,7 +155,8 @@ class SlideIndex:
                         for docnum in reader.postings(name, term).all_ids():
                             table.setdefault(docnum, []).append(value)
                     tables[name] = table
-                newest = sorted(self.tables)[-1:]  # keep one older generation at most
+                # keep one older generation at most (an index with no commit yet has None)
+                newest = sorted(self.tables, key=lambda g: -1 if g is None else g)[-1:]
                 self.tables = {g: self.tables[g] for g in newest}
                 self.tables[generation] = tables
             return self.tables[generation]

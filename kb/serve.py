@@ -19,10 +19,12 @@ from kb.settings import Settings
 BACKLOG = 2048
 
 
-def make_app(settings: Settings):
-    """The WSGI app of one worker: the one place the server imports the web layer from."""
+def make_app(settings: Settings, search_log: tuple[bool, int] = (True, 90)):
+    """The WSGI app of one worker (each builds its own, with its own searchers and search-log
+    writer): the one place the server imports the web layer from."""
+    from kb.searchlog import open_search_log
     from kb.web import create_app
-    return create_app(settings)
+    return create_app(settings, open_search_log(settings.index, *search_log))
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -62,8 +64,8 @@ def url_of(sock: socket.socket) -> str:
 class Server(BaseApplication):
     """gunicorn, configured in Python (no command line of its own to parse)."""
 
-    def __init__(self, settings: Settings, options: dict):
-        self.settings, self.options = settings, options
+    def __init__(self, settings: Settings, options: dict, search_log: tuple[bool, int]):
+        self.settings, self.options, self.search_log = settings, options, search_log
         super().__init__()
 
     def load_config(self):
@@ -71,13 +73,20 @@ class Server(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
-        return make_app(self.settings)
+        return make_app(self.settings, self.search_log)
 
 
 def serve(settings: Settings, host: str, port: int, workers: int | None, threads: int,
-          announce) -> None:
-    """Serve until stopped (Ctrl-C or SIGTERM); `announce(url)` once the workers start."""
+          announce, search_log: tuple[bool, int] = (True, 90), listening=None) -> None:
+    """Serve until stopped (Ctrl-C or SIGTERM); `listening()` once the port is bound,
+    `announce(url, workers, threads)` once gunicorn is ready to start its workers."""
     sock = listen(host, port)
+    if listening:
+        try:
+            listening()
+        except BaseException:
+            sock.close()
+            raise
     url = url_of(sock)
     workers = workers or os.cpu_count() or 1
     server = Server(settings, {
@@ -88,7 +97,7 @@ def serve(settings: Settings, host: str, port: int, workers: int | None, threads
         "loglevel": "warning",
         "when_ready": lambda _arbiter: announce(url, workers, threads),
         "proc_name": "kb",
-    })
+    }, search_log)
     arbiter = Arbiter(server)
     kind = TCP6Socket if sock.family == socket.AF_INET6 else TCPSocket
     arbiter.LISTENERS = [kind(sock.getsockname(), server.cfg, arbiter.log, fd=sock.detach())]

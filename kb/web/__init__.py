@@ -20,6 +20,7 @@ from flask import Flask
 from kb import urls
 from kb.resources import static_dir, templates_dir
 from kb.search import SlideIndex
+from kb.searchlog import NoSearchLog
 from kb.settings import Settings
 from kb.web import deck_views, errors, media_views, search_views
 from kb.web.catalog import Catalog
@@ -28,8 +29,9 @@ TEMPLATES = templates_dir()  # in a checkout or inside the wheel: kb/resources.p
 STATIC = static_dir()
 
 
-def create_app(settings: Settings) -> Flask:
-    """The kb web app serving `settings.content` and the index at `settings.index`."""
+def create_app(settings: Settings, search_log=None) -> Flask:
+    """The kb web app serving `settings.content` and the index at `settings.index`;
+    searches go to `search_log` (a kb.searchlog.SearchLog; none by default)."""
     app = Flask("kb", template_folder=str(TEMPLATES), static_folder=str(STATIC),
                 static_url_path="/static")
     app.json.sort_keys = False
@@ -37,7 +39,8 @@ def create_app(settings: Settings) -> Flask:
     index = SlideIndex(settings)
     index.warm()
     app.extensions["kb"] = {"settings": settings, "index": index,
-                            "catalog": Catalog(settings, index)}
+                            "catalog": Catalog(settings, index),
+                            "search_log": search_log or NoSearchLog()}
     app.jinja_env.globals.update(
         static_url=static_url, home_url=urls.home_url, search_url=urls.search_url,
         decks_url=urls.decks_url, deck_url=urls.deck_url, slide_url=urls.slide_url,

@@ -27,6 +27,7 @@ def search_context() -> dict:
         result = search(kb["index"], form.text, form.tags, form.deck, form.page, form.per_page)
     else:
         result = SearchResult(form.q, 0, 1, form.per_page)
+    kb["search_log"].record_search(form, result)  # queued: never slows or fails the search
     return {"form": form, "result": result,
             "doc": search_document(result, kb["settings"], form.q, form.year)}
 
