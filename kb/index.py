@@ -54,11 +54,18 @@ def ocr_cache_path(settings: Settings) -> Path:
     return settings.index / "ocr-cache.sqlite3"
 
 
+# Lock files this process holds open. A forked child (a gunicorn worker forked while
+# `kb serve --watch` reindexes) closes its copies: an flock lives as long as any copy of its
+# file is open, so an inherited copy would hold the lock for the child's whole life.
+HELD_LOCKS: set = set()
+os.register_at_fork(after_in_child=lambda: [handle.close() for handle in list(HELD_LOCKS)])
+
+
 @contextlib.contextmanager
 def reindex_lock(settings: Settings, wait: float | None):
     """One reindex at a time; the lock dies with its process, so a kill -9 never leaves it."""
     settings.index.mkdir(parents=True, exist_ok=True)
-    with open(settings.index / "reindex.lock", "w") as handle:
+    with open(settings.index / "reindex.lock", "w") as handle, held(handle):
         deadline = None if wait is None else time.monotonic() + wait
         while True:
             try:
@@ -70,6 +77,15 @@ def reindex_lock(settings: Settings, wait: float | None):
                                   f"not finish within {wait:g} s; try again later or raise --wait.")
                 time.sleep(0.1)
         yield
+
+
+@contextlib.contextmanager
+def held(handle):
+    HELD_LOCKS.add(handle)
+    try:
+        yield
+    finally:
+        HELD_LOCKS.discard(handle)
 
 
 def first_line(text: str, limit: int = 80) -> str:

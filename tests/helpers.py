@@ -205,7 +205,14 @@ def serve_kb(settings: Settings, workers: int = 1, threads: int = 4, log: list |
     """`kb serve --port 0` — gunicorn, as users run it — in its own process on loopback;
     yields the base URL it printed (`http://127.0.0.1:PORT`). The server's stderr lines go
     to `log` (if given) and are shown if it does not start. `kb`: the command to run (default:
-    this Python's kb)."""
+    this Python's kb).
+
+    Given an app made by create_app instead (a test that looks inside the app), it is served
+    in this process by a threaded WSGI server on a free loopback port."""
+    if not isinstance(settings, Settings):
+        with serve_app(settings) as base:
+            yield base
+        return
     cmd = [*(kb or [sys.executable, "-m", "kb.cli"]), "serve", "--content",
            str(settings.content), "--index", str(settings.index), "--port", "0",
            "--workers", str(workers), "--threads", str(threads)]
@@ -228,6 +235,19 @@ def serve_kb(settings: Settings, workers: int = 1, threads: int = 4, log: list |
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+@contextlib.contextmanager
+def serve_app(app):
+    from werkzeug.serving import make_server
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="kb-test-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
 
 
 @contextlib.contextmanager
