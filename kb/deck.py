@@ -9,7 +9,7 @@ from kb.media import resolve_image
 from kb.meta import split_frontmatter
 from kb.problem import Problem
 from kb.separators import safe_separator, split_custom, split_default
-from kb.slide import heading, read_slide
+from kb.render import render_slide
 
 DECK_SUFFIXES = (".md", ".markdown", ".txt")
 FILE_NAME_ALT = re.compile(r"^[\w .-]*\.(png|jpe?g|gif|svg|webp|bmp|tiff?)$", re.IGNORECASE)
@@ -27,14 +27,20 @@ class ImageRef:
 
 @dataclass(frozen=True)
 class Slide:
+    """One slide as reveal.js shows it, from its one render (`kb.render.render_slide`)."""
+
     deck: str
     h: int
     v: int
     line: int  # first line of the slide in its file, 1-based
-    title: str
-    body: str
-    notes: str
-    markdown: str
+    title: str  # first heading, else first line of text
+    heading: str  # first heading, '' if none
+    body: str  # the text a reader sees (not hidden text, not image paths)
+    notes: str  # the text of the speaker notes
+    markdown: str  # the slide as written, notes included
+    html: str  # sanitized HTML, images as written (kb.render.rewrite_images serves them)
+    notes_html: str
+    attrs: tuple[tuple[str, str], ...]  # the slide's own <section> attributes
     images: tuple[ImageRef, ...]
 
     @property
@@ -99,17 +105,19 @@ def make_slide(deck: str, h: int, v: int, line: int, markdown: str, deck_path: P
                content: Path, name: str, problems: list[Problem]) -> Slide:
     anchor = f"{h}" if v == 0 else f"{h}/{v}"
     line += len(markdown) - len(markdown.lstrip("\n"))  # the slide starts at its first text
-    text = read_slide(markdown)
+    markdown = markdown.strip("\n")
+    text = render_slide(markdown)
     images = []
-    for image in text.images:
-        source = resolve_image(image.src, deck_path.parent, content)
+    for alt, src in text.images:
+        source = resolve_image(src, deck_path.parent, content)
         if source.problem:
-            at = line + text.markdown[: max(0, text.markdown.find(image.src))].count("\n")
+            at = line + markdown[: max(0, markdown.find(src))].count("\n")
             problems.append(Problem(name, source.problem, anchor=anchor, line=at,
                                     level=source.level))
         media_id = source.name if source.kind == "media" else None
-        images.append(ImageRef(image.alt, image.src, source.path, media_id))
-    return Slide(deck, h, v, line, text.title, text.body, text.notes, text.markdown, tuple(images))
+        images.append(ImageRef(alt, src, source.path, media_id))
+    return Slide(deck, h, v, line, text.title, text.heading, text.text, text.notes, markdown,
+                 text.html, text.notes_html, text.attrs, tuple(images))
 
 
 def read_deck(path: Path, content: Path, data: bytes | None = None) -> tuple[Deck | None, list[Problem]]:
@@ -128,7 +136,9 @@ def read_deck(path: Path, content: Path, data: bytes | None = None) -> tuple[Dec
     if meta.type != "reveal":
         parts = [(0, 0, 0, body)]
     elif meta.separator or meta.vertical:
-        separator, vertical = meta.separator or r"\r?\n---\r?\n", meta.vertical
+        # a deck that sets one separator gets reveal-md's default for the other
+        separator = meta.separator or r"\r?\n---\r?\n"
+        vertical = meta.vertical or r"\r?\n----\r?\n"
         try:
             if not all(safe_separator(p) for p in (separator, vertical) if p):
                 raise re.error("too complex: nested repeats or back-references")
@@ -141,7 +151,6 @@ def read_deck(path: Path, content: Path, data: bytes | None = None) -> tuple[Dec
         parts = split_default(body)
     slides = [make_slide(ident, h, v, body_line + offset, md, path, content, name, problems)
               for h, v, offset, md in parts]
-    title = meta.title or next(
-        (heading(s.markdown) for s in slides if heading(s.markdown)), "") or path.stem
+    title = meta.title or next((s.heading for s in slides if s.heading), "") or path.stem
     deck = Deck(ident, path, title, meta.date, meta.tags, meta.type, meta.raw, tuple(slides))
     return deck, problems
