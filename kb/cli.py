@@ -160,6 +160,8 @@ def search(content, index_dir, as_json, query, tags, deck, limit, page):
 
 def print_result(result) -> None:
     """Search results for a terminal: one block per hit, the deep link first."""
+    for notice in result.notices:
+        say(f"Note: {notice}", err=True)
     if result.relaxed:
         say("No slide has all the words; these have most of them.")
     for hit in result.hits:
@@ -167,8 +169,12 @@ def print_result(result) -> None:
         click.echo(click.style(clean(hit.url), fg="cyan") + "  " + click.style(title, bold=True))
         label = "text found in image: " if hit.snippet_field == "ocr" else ""
         click.echo("    " + label + terminal_text(hit.snippet))
+        if hit.more:
+            plural = "s" if hit.more > 1 else ""
+            click.echo(f"    and {hit.more} more slide{plural} of this deck (by its title or tags)")
     shown = f"page {result.page} of {result.pages}, " if result.pages > 1 else ""
-    say(f"{result.total} slides ({shown}query: {result.query!r})", err=True)
+    say(f"{result.total} results, {result.slides} slides "
+        f"({shown}query: {result.query!r})", err=True)
     if result.suggestion:
         say(f"Did you mean: {result.suggestion}", err=True)
 

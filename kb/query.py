@@ -1,4 +1,4 @@
-"""A student's query string → a bounded Whoosh query (SPEC §4 syntax, made forgiving).
+"""A student's query string → a bounded Whoosh query (docs/search.md, made forgiving).
 
 `parse` gives two queries: what a slide must match (`q`), and which of its words a slide
 holds in its own text (`own`: title, body, notes, alt, OCR). A slide that matches `q` only

@@ -1,5 +1,5 @@
 """A search result as the JSON document that `kb search --json` and `/api/search` both give
-(SPEC §4–5): the result's fields, the filters asked for, and per hit what a reader clicks —
+(docs/search.md, docs/web.md): the result's fields, the filters asked for, and per hit what a reader clicks —
 its deep link (with the words to mark), its display title and its thumbnail."""
 
 from kb.media import SAFE_MEDIA_ID, servable_asset

@@ -1,4 +1,4 @@
-"""Query string → ranked slides (SPEC §4): the one search behind `kb search` and the web app."""
+"""Query string → ranked slides (docs/search.md): the one search behind `kb search` and the web app."""
 
 import datetime as dt
 from dataclasses import dataclass, field

@@ -1,4 +1,4 @@
-"""Every URL kb hands out, built in one place (SPEC §5): Python code, templates (as Jinja
+"""Every URL kb hands out, built in one place (docs/web.md): Python code, templates (as Jinja
 globals) and, through the links and `data-*` attributes the server renders, kb.js.
 
 Plain functions of plain values: no Flask, so the CLI and the search library use them too.

@@ -8,7 +8,6 @@ import pytest
 
 from kb.index import reindex
 from kb.settings import Settings
-from kb.web import create_app
 from helpers import PHONE, chromium, serve_kb, make_site, write
 
 pytestmark = pytest.mark.browser

@@ -414,7 +414,7 @@ def build_with_another_analyzer(settings: Settings, monkeypatch) -> str:
     without stemming. Returns that schema's fingerprint."""
     import kb.schema
     original = kb.schema.text_analyzer
-    monkeypatch.setattr(kb.schema, "text_analyzer", lambda stem=True: original(stem=False))
+    monkeypatch.setattr(kb.schema, "text_analyzer", lambda stem=True, **kwargs: original(stem=False))
     old = schema_fingerprint()
     reindex(settings, jobs=1)
     monkeypatch.undo()

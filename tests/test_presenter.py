@@ -213,7 +213,7 @@ SPLIT_DECKS = [
 
 def reveal_split(browser, tmp: Path, body: str) -> list[dict]:
     """How reveal.js's markdown plugin splits `body` with kb's separators (both the blank
-    lines around them required, as SPEC §2 reads them)."""
+    lines around them required, as docs/deck-format.md reads them)."""
     page_file = tmp / "split.html"
     template = body.replace("</textarea>", "&lt;/textarea>")
     page_file.write_text(f"""<!doctype html><html><head><meta charset="utf-8"></head><body>

@@ -1,4 +1,4 @@
-"""Search semantics of SPEC §4 on a small index built in tmp_path."""
+"""Search semantics of docs/search.md on a small index built in tmp_path."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""Web security (SPEC §5) against a real `kb serve`: XSS payloads in every place a deck can
+"""Web security (docs/web.md) against a real `kb serve`: XSS payloads in every place a deck can
 carry text and in queries — checked in the HTML and in headless Chromium with the page's
 Content-Security-Policy switched off, so that escaping and sanitizing alone must hold —
 path traversal and symlink escapes, oversized input, and error pages that leak nothing.

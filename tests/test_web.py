@@ -1,5 +1,5 @@
 """The web app through Flask's test client: every route, its JSON twin, errors, media
-safety, security headers and escaping (SPEC §5)."""
+safety, security headers and escaping (docs/web.md)."""
 
 import json
 import logging

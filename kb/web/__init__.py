@@ -1,4 +1,4 @@
-"""The web app (SPEC §5), in the shape of Flask's tutorial: `create_app(settings)` builds the
+"""The web app (docs/web.md), in the shape of Flask's tutorial: `create_app(settings)` builds the
 app from its Settings and registers one blueprint per area.
 
 - `search_views`: `/`, `/search`, its results fragment and `/api/search`; `/healthz`
