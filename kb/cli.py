@@ -263,4 +263,6 @@ from kb import cli_staff  # noqa: E402,F401
 
 
 if __name__ == "__main__":
-    main()
+    # `python -m kb.cli`: run the imported kb.cli, the one the staff commands were added to.
+    from kb.cli import main as kb_main
+    kb_main()
