@@ -16,6 +16,7 @@ from kb.schema import WORD, open_index, text_analyzer
 from kb.query import (MAX_QUERY, SEARCH_FIELDS, filters, make_parser, parse, query_terms,
                       relaxations)
 from kb.settings import Settings
+from kb.slidekeys import stored_key
 
 FIELD_NAMES = {"tagtext": "tags"}  # what the JSON calls a matched field
 SNIPPET_ORDER = ["body", "ocr", "notes", "alt", "title", "deck_title"]
@@ -231,7 +232,7 @@ def to_hit(hit, fields: set[str]) -> Hit:
                 break
     return Hit(
         deck=stored["deck"], anchor=stored["anchor"], h=stored["h"], v=stored["v"],
-        url=slide_url(stored["deck"], stored["anchor"]),
+        url=slide_url(stored["deck"], stored["anchor"], key=stored_key(stored)),
         deck_title=stored.get("deck_title", ""), title=stored.get("title", ""),
         snippet=snippet, snippet_field=snippet_field, matched=tuple(matched),
         tags=tuple(stored.get("tags") or ()), date=stored.get("date"), score=hit.score or 0.0,

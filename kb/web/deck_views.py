@@ -5,6 +5,7 @@ from flask import Blueprint, abort, request
 
 from kb.render import highlight_terms, query_terms
 from kb.search import MAX_QUERY
+from kb.slidekeys import clean_key, relocate
 from kb.urls import search_url
 from kb.web.models import DeckView, SlideView, group_by_tag
 from kb.web.forms import MAX_TAG
@@ -49,6 +50,9 @@ def deck_json(context: dict) -> dict:
         data["highlight"] = {"words": context["terms"], "prefixes": context["prefixes"]}
     if context["slide"] is not None:
         data["slides"] = [context["slide"].as_dict()]
+    data["moved"] = context["moved"].as_dict() if context["moved"] else None
+    data["related"] = {anchor: [r.as_dict() for r in found]
+                       for anchor, found in context["related"].items()}
     return data
 
 
@@ -61,4 +65,13 @@ def deck_page(ident: str) -> dict:
     return {"view": view, "q": q, "terms": terms, "prefixes": prefixes,
             "marking": any(query_terms(q)) if q.strip() else False,  # not for `tag:X` alone
             "slide": slide_or_404(view, anchor) if anchor is not None else None,
-            "results_url": search_url(q) if q.strip() else None}
+            "results_url": search_url(q) if q.strip() else None,
+            **links_context(view)}
+
+
+def links_context(view: DeckView) -> dict:
+    """Where the slide of the link's `?s=` key is now (kb.slidekeys), and each slide's
+    related slides of other decks (kb.related)."""
+    key = clean_key(request.args.get("s"))
+    moved = relocate(site()["settings"], view.info.id, view.slides, key) if key else None
+    return {"moved": moved, "related": site()["related"].for_deck(view.info.id)}

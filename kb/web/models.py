@@ -44,6 +44,8 @@ class SlideView:
     text: str
     ocr: str
     image_only: bool
+    alt: str = ""
+    key: str = ""  # kb.slidekeys: the links kb gives out carry it as `?s=`
 
     @property
     def anchor(self) -> str:
@@ -51,10 +53,10 @@ class SlideView:
 
     @property
     def url(self) -> str:
-        return slide_url(self.deck, self.anchor)
+        return slide_url(self.deck, self.anchor, key=self.key or None)
 
     def as_dict(self) -> dict:
-        return {"anchor": self.anchor, "h": self.h, "v": self.v, "url": self.url,
+        return {"anchor": self.anchor, "h": self.h, "v": self.v, "url": self.url, "key": self.key,
                 "title": self.title, "html": str(self.html), "text": self.text,
                 "notes": self.notes, "notes_html": str(self.notes_html), "ocr": self.ocr,
                 "image_only": self.image_only}
