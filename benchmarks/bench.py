@@ -50,6 +50,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
 import synth  # noqa: E402
+from driver import Clients, Meter, free_port, summary  # noqa: E402
 
 MB = 2**20
 
@@ -66,48 +67,6 @@ def kb_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "kb.cli"]
 
 
-def proc_rss_kb(pid: int, key: str = "VmRSS") -> int:
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith(key + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-def proc_cpu_s(pid: int) -> float:
-    """User + system CPU seconds a process has used so far (its threads included)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return 0.0
-
-
-def tree_rss_kb(root: int) -> int:
-    """Sum of VmRSS over a process and all its descendants (from /proc/*/stat)."""
-    parents: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        ppid = int(stat[stat.rfind(")") + 2 :].split()[1])
-        parents.setdefault(ppid, []).append(int(entry))
-    total, todo = 0, [root]
-    while todo:
-        pid = todo.pop()
-        total += proc_rss_kb(pid)
-        todo += parents.get(pid, [])
-    return total
-
-
 def run_measured(argv: list[str], timeout: float, env: dict | None = None) -> dict:
     """Run a command; wall seconds, exit code, stdout, peak RSS (largest process; tree sum)."""
     out = tempfile.TemporaryFile()
@@ -122,10 +81,11 @@ def run_measured(argv: list[str], timeout: float, env: dict | None = None) -> di
 
     waiter = threading.Thread(target=reap, daemon=True)
     waiter.start()
-    tree_peak = 0
+    tree_peak = 0.0
     deadline = started + timeout
+    meter = Meter(proc.pid)
     while waiter.is_alive():
-        tree_peak = max(tree_peak, tree_rss_kb(proc.pid))
+        tree_peak = max(tree_peak, meter.memory()["rss_mb"])
         waiter.join(0.1)
         if time.perf_counter() > deadline and waiter.is_alive():
             os.kill(proc.pid, signal.SIGKILL)
@@ -139,15 +99,9 @@ def run_measured(argv: list[str], timeout: float, env: dict | None = None) -> di
             "peak_rss_mb": round(done["usage"].ru_maxrss / 1024, 1),
             # CPU of the command and its reaped children: steadier than wall on a busy machine.
             "cpu_s": round(done["usage"].ru_utime + done["usage"].ru_stime, 2),
-            "tree_peak_rss_mb": round(tree_peak / 1024, 1),
+            "tree_peak_rss_mb": round(tree_peak, 1),
             "stdout": out.read().decode("utf-8", "replace"),
             "stderr": err.read().decode("utf-8", "replace")[-3000:]}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:
@@ -185,13 +139,8 @@ class Server:
         return self.log.read().decode("utf-8", "replace")[-3000:]
 
     def rss(self) -> dict:
-        """VmRSS, its peak, and its split: heap (RssAnon) and mapped files (RssFile)."""
-        pid = self.proc.pid
-        return {"rss_mb": round(proc_rss_kb(pid) / 1024, 1),
-                "hwm_mb": round(proc_rss_kb(pid, "VmHWM") / 1024, 1),
-                "anon_mb": round(proc_rss_kb(pid, "RssAnon") / 1024, 1),
-                "file_mb": round(proc_rss_kb(pid, "RssFile") / 1024, 1),
-                "threads": proc_rss_kb(pid, "Threads")}
+        """RSS of the server and its workers, split into heap and mapped files."""
+        return Meter(self.proc.pid).memory()
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -286,19 +235,6 @@ def search_path(query: dict) -> str:
     return "/api/search?" + urlencode(params)
 
 
-def summary(ms: list[float]) -> dict:
-    if not ms:
-        return {"n": 0}
-    ordered = sorted(ms)
-
-    def pct(p):
-        return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]
-
-    return {"n": len(ms), "p50": round(pct(50), 2), "p95": round(pct(95), 2),
-            "p99": round(pct(99), 2), "max": round(ordered[-1], 2),
-            "mean": round(statistics.fmean(ms), 2)}
-
-
 # --------------------------------------------------------------------------- search runs
 
 def timed_loop(fn, queries: list[dict], time_limit: float) -> tuple[list[float], dict, list]:
@@ -364,58 +300,16 @@ def fts5_in_process(db: Path, sets: dict, time_limit: float) -> dict:
 
 
 def http_run(port: int, queries: list[dict], clients: int, time_limit: float) -> dict:
-    """`clients` threads, each with one keep-alive connection and its own share of queries."""
-    results: list[list[float]] = [[] for _ in range(clients)]
-    errors = [0] * clients
-    statuses: dict[int, int] = {}
-    lock = threading.Lock()
-    deadline = time.perf_counter() + time_limit
-    barrier = threading.Barrier(clients)
-
-    def client(n: int):
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        mine = queries[n::clients]
-        try:
-            barrier.wait(30)
-        except threading.BrokenBarrierError:
-            pass
-        for q in mine:
-            if time.perf_counter() > deadline:
-                break
-            path = search_path(q)
-            t0 = time.perf_counter()
-            try:
-                conn.request("GET", path, headers={"Accept": "application/json"})
-                resp = conn.getresponse()
-                resp.read()
-                ms = (time.perf_counter() - t0) * 1000
-                with lock:
-                    statuses[resp.status] = statuses.get(resp.status, 0) + 1
-                if resp.status != 200:
-                    errors[n] += 1
-                    continue
-                results[n].append(ms)
-                if resp.getheader("Connection", "").lower() == "close":
-                    conn.close()
-                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-            except (OSError, http.client.HTTPException):
-                errors[n] += 1
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        conn.close()
-
-    started = time.perf_counter()
-    threads = [threading.Thread(target=client, args=(n,), daemon=True) for n in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(time_limit + 70)
-    wall = time.perf_counter() - started
-    all_ms = [ms for r in results for ms in r]
-    out = summary(all_ms)
-    out.update(errors=sum(errors), statuses={str(k): v for k, v in statuses.items()},
-               clients=clients, wall_s=round(wall, 2),
-               req_per_s=round(len(all_ms) / wall, 1) if wall else None)
+    """`clients` keep-alive connections sending distinct search queries (benchmarks/driver.py)."""
+    run = Clients(port, [("search", search_path(q)) for q in queries], clients, time_limit,
+                  headers={"Accept": "application/json"}).run()
+    statuses: dict[str, int] = {}
+    for _, _, status, _ in run.results:
+        statuses[str(status)] = statuses.get(str(status), 0) + 1
+    out = summary(run.ok_ms())
+    out.update(errors=len(run.errors), statuses=statuses, clients=clients,
+               wall_s=round(run.wall, 2),
+               req_per_s=round(len(run.ok_ms()) / run.wall, 1) if run.wall else None)
     return out
 
 
@@ -435,13 +329,13 @@ def http_bench(server: Server, sets: dict, args) -> dict:
     except ValueError:
         out["first_total"] = None
     out["warmup"] = http_run(server.port, sets["warmup"][1:], 1, 60)
-    pid = server.proc.pid
+    meter = Meter(server.proc.pid)
 
     def measured(queries, clients):
-        cpu = proc_cpu_s(pid)
+        cpu = meter.cpu_s()
         run = http_run(server.port, queries, clients, args.time_limit)
         # Server CPU per answered request: latency's floor, and steady under outside load.
-        run["server_cpu_ms_per_req"] = round((proc_cpu_s(pid) - cpu) * 1000 / max(1, run["n"]), 2)
+        run["server_cpu_ms_per_req"] = round((meter.cpu_s() - cpu) * 1000 / max(1, run["n"]), 2)
         return run
 
     out["serial"] = measured(sets["serial"], 1)
@@ -567,6 +461,7 @@ def search_stages(settings, queries: list[dict]) -> dict:
     Wraps the stage functions kb.search calls by name (and Whoosh's two search passes) for
     the duration of the measurement, on a fresh SlideIndex so no result is cached."""
     import functools
+    import kb.matcher as km
     import kb.search as ks
     import whoosh.searching as ws
 
@@ -593,8 +488,11 @@ def search_stages(settings, queries: list[dict]) -> dict:
                (ks, "to_hit", "hit: stored fields + highlight", False),
                (ks, "suggest", "suggest", False), (ks, "facets_of", "facets", False),
                (ks, "run_search", "other", False),
-               (ws.Searcher, "docs_for_query", "unscored pass (docs_for_query)", True),
-               (ws.Searcher, "search", "scored top-k pass", False)]
+               (km, "run", "matcher: match set, scores, top k", False),
+               (km.Generation, "postings", "matcher: posting reads", False),
+               (ws.Searcher, "docs_for_query", "Whoosh unscored pass (fallback)", True),
+               (ws.Searcher, "search", "Whoosh scored pass (fallback)", False)]
+    patches = [p for p in patches if hasattr(p[0], p[1])]
     saved = [(obj, attr, getattr(obj, attr)) for obj, attr, _, _ in patches]
     try:
         for obj, attr, name, mat in patches:
@@ -642,26 +540,29 @@ def targets_for(size: int, r: dict) -> list[dict]:
     fts = (r.get("http_fts5") or {}).get("serial", {})
     ratio = round(serial["p50"] / fts["p50"], 2) if serial.get("p50") and fts.get("p50") else None
     out = []
+    fts_p95 = fts.get("p95")
     if size < 100_000:
         out += [
-            t("no-op reindex wall s", r["reindex"]["noop"]["wall"], 1.0),
-            t("one edited deck reindex wall s", r["reindex"]["edit"]["wall"], 2.0),
+            t("no-op reindex wall s", r["reindex"]["noop"]["wall"], 0.5),
+            t("one edited deck reindex wall s", r["reindex"]["edit"]["wall"], 1.0),
             t("full reindex slides/s (wall)", r["reindex"]["full"]["slides_per_s"], 2000, ">="),
-            t("HTTP search p50 ms (serial)", serial.get("p50"), 15),
-            t("HTTP search p95 ms (serial)", serial.get("p95"), 60),
-            t("HTTP search p95 ms (8 clients)", conc.get("p95"), 150),
-            t("kb/FTS5 HTTP p50 ratio", ratio, 3.0),
-            t("server RSS MB", http.get("rss_mb"), 250),
+            t("HTTP search p50 ms (serial)", serial.get("p50"), 10),
+            t("HTTP search p95 ms (serial)", serial.get("p95"), 40),
+            t("HTTP search p95 ms (8 clients)", conc.get("p95"), 100),
+            t("kb/FTS5 HTTP p50 ratio", ratio, 2.0),
+            t("HTTP search p95 ms (serial) vs FTS5's p95", serial.get("p95"), fts_p95)
+            if fts_p95 else t("HTTP search p95 vs FTS5's", None, 0),
+            t("server RSS MB (all workers)", http.get("rss_mb"), 250),
         ]
     else:
         out += [
-            t("HTTP search p95 ms (serial)", serial.get("p95"), 150),
-            t("HTTP search p95 ms (8 clients) [same limit]", conc.get("p95"), 150),
+            t("HTTP search p95 ms (serial)", serial.get("p95"), 60),
+            t("HTTP search p95 ms (8 clients)", conc.get("p95"), 250),
             t("reindex peak RSS MB (largest process)", r["reindex"]["full"]["peak_rss_mb"], 1024),
             t("reindex peak RSS MB (process tree)", r["reindex"]["full"]["tree_peak_rss_mb"], 1024),
         ]
         if not http:
-            out.append(t("in-process search p95 ms (no HTTP)", r["search_inprocess"]["p95"], 150))
+            out.append(t("in-process search p95 ms (no HTTP)", r["search_inprocess"]["p95"], 60))
     return out
 
 
@@ -827,7 +728,7 @@ def table(report: dict) -> str:
         row(f"  {name} repeated queries p50/p95 ms", lambda r, e=eng: f"{fmt(r[e]['repeat_serial']['p50'])} / {fmt(r[e]['repeat_serial']['p95'])}")
         row(f"  {name} 8 clients req/s", lambda r, e=eng: fmt(r[e]["concurrent"]["req_per_s"]))
         row(f"  {name} HTTP errors", lambda r, e=eng: fmt(r[e]["serial"]["errors"] + r[e]["concurrent"]["errors"]))
-        row(f"  {name} server RSS MB (peak)", lambda r, e=eng: f"{fmt(r[e]['rss_mb'])} ({fmt(r[e]['hwm_mb'])})")
+        row(f"  {name} server RSS MB (processes)", lambda r, e=eng: f"{fmt(r[e]['rss_mb'])} ({fmt(r[e]['processes'])})")
         row(f"  {name} RSS heap / mapped files MB", lambda r, e=eng: f"{fmt(r[e].get('anon_mb'))} / {fmt(r[e].get('file_mb'))}")
     row("FTS5 build wall s / slides/s", lambda r: f"{fmt(r['fts5_build']['build_wall'])} / {fmt(r['fts5_build']['slides_per_s'])}")
     row("load avg start → end", lambda r: f"{r['loadavg_start'][0]} → {r['loadavg_end'][0]}")

@@ -21,8 +21,6 @@ import http.client
 import json
 import random
 import re
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,18 +30,14 @@ from collections import defaultdict
 from pathlib import Path
 from urllib.parse import quote, urlencode, urlsplit
 
+from driver import Clients, free_port, summary as latency_summary  # noqa: E402
+
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 MAX_REQUESTS = 50_000
 MAX_SECONDS = 900
 
 
 # ---------------------------------------------------------------------------- the server
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def kb(*args) -> list[str]:
@@ -206,62 +200,6 @@ def plan(site: dict, n: int, rng: random.Random) -> list[tuple[str, str]]:
 # ---------------------------------------------------------------------------- the load
 
 
-class Load:
-    def __init__(self, url: str, requests: list, clients: int, max_seconds: float):
-        self.url, self.requests, self.clients = url, requests, clients
-        self.deadline = time.monotonic() + max_seconds
-        self.next = 0
-        self.lock = threading.Lock()
-        self.results = []  # (kind, seconds, status, bytes)
-        self.errors = []
-
-    def take(self):
-        with self.lock:
-            if self.next >= len(self.requests) or time.monotonic() > self.deadline:
-                return None
-            item = self.requests[self.next]
-            self.next += 1
-            return item
-
-    def client(self):
-        parts = urlsplit(self.url)
-        conn = None
-        while (item := self.take()) is not None:
-            kind, path = item
-            conn = conn or http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
-            started = time.perf_counter()
-            try:
-                conn.request("GET", path)
-                response = conn.getresponse()
-                body = response.read()
-                status = response.status
-                if response.getheader("Connection", "").lower() == "close":
-                    conn.close()
-                    conn = None
-            except (OSError, http.client.HTTPException) as err:
-                status, body = None, b""
-                with contextlib.suppress(Exception):
-                    conn.close()
-                conn = None
-                self.errors.append((kind, path, f"{type(err).__name__}: {err}"))
-            took = time.perf_counter() - started
-            if status is not None and status != 200:
-                self.errors.append((kind, path, f"HTTP {status}: {body[:200]!r}"))
-            with self.lock:
-                self.results.append((kind, took, status, len(body)))
-        if conn:
-            conn.close()
-
-    def run(self) -> float:
-        started = time.monotonic()
-        threads = [threading.Thread(target=self.client, daemon=True) for _ in range(self.clients)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        return time.monotonic() - started
-
-
 def churn(content: Path, index: Path, stop: threading.Event, log: list, rng: random.Random):
     """Rewrite a few decks and reindex, again and again, while the load runs."""
     files = sorted(content.rglob("*.md"))
@@ -292,14 +230,6 @@ def stale_answers(url: str, content: Path, index: Path, words: list, errors: lis
                            f"server says {got} slides, the index has {want}"))
 
 
-def percentile(values: list[float], p: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    k = max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))
-    return ordered[k]
-
-
 def summarize(results, seconds: float) -> dict:
     by_kind = defaultdict(list)
     for kind, took, status, size in results:
@@ -307,9 +237,8 @@ def summarize(results, seconds: float) -> dict:
         by_kind["all"].append(took)
     out = {}
     for kind, values in sorted(by_kind.items(), key=lambda kv: (kv[0] != "all", kv[0])):
-        out[kind] = {"n": len(values), "mean_ms": round(statistics.fmean(values) * 1000, 1),
-                     **{f"p{p}_ms": round(percentile(values, p) * 1000, 1) for p in (50, 90, 95, 99)},
-                     "max_ms": round(max(values) * 1000, 1)}
+        figures = latency_summary([v * 1000 for v in values])
+        out[kind] = {"n": figures.pop("n"), **{f"{k}_ms": round(v, 1) for k, v in figures.items()}}
     out["all"]["per_second"] = round(len(results) / seconds, 1) if seconds else 0.0
     return out
 
@@ -389,8 +318,9 @@ def main(argv=None) -> int:
             worker = threading.Thread(target=churn, args=(content, index, stop, churn_log, rng),
                                       daemon=True)
             worker.start()
-        load = Load(url, requests, args.clients, args.max_seconds)
-        seconds = load.run()
+        load = Clients(urlsplit(url).port, requests, args.clients, args.max_seconds,
+                       host=urlsplit(url).hostname).run()
+        seconds = load.wall
         stop.set()
         if args.churn:
             worker.join(120)

@@ -1,15 +1,20 @@
-"""OCR benchmark: word recall and time of plain tesseract vs kb's pipeline.
+"""OCR benchmark: word recall and time of each OCR engine, their union, and kb's pipeline.
 
     python benchmarks/ocr_bench.py [--seeds 0 1 2 3] [--real DIR --truth FILE.json]
                                    [--steps] [--no-jobs] [-v]
 
-The generated set comes from tests/images.py. "Plain" is pytesseract.image_to_string on
-the decoded image as it is; "kb" is kb.ocr.ocr_image. Recall counts, per image, the
-distinct words (and numbers) of the ground truth that the OCR text contains, summed over
-all images. Then ocr_files runs the same set with jobs=1 and jobs=2, each with a fresh
-cache. --real adds a folder of real images with a JSON ground truth
-{"file name": "the text a person reads", ...}; --steps measures the pipeline with each of
-its steps switched off.
+The generated set comes from tests/images.py. Per image it runs: "plain" tesseract
+(pytesseract.image_to_string on the decoded image as it is); "tesseract" (kb's tesseract
+pipeline alone, as kb runs without rapidocr); "rapidocr" alone (kb's settings and filters,
+on the image kb's tesseract passes see); and "kb" (kb.ocr.ocr_image: tesseract's passes,
+then rapidocr's words merged). From those it also scores the union of the two engines and
+the alternative of running rapidocr only where tesseract is unsure (mean confidence of its
+first pass under a threshold). Recall counts, per image, the distinct words (and numbers)
+of the ground truth that the OCR text contains, summed over all images; CPU seconds count
+this process (rapidocr runs in it) and its tesseract children. Then ocr_files runs the
+generated set with jobs=1 and jobs=2, each with a fresh cache. --real adds a folder of
+real images with a JSON ground truth {"file name": "the text a person reads", ...};
+--steps measures kb's pipeline with each of its steps switched off.
 """
 
 import argparse
@@ -19,6 +24,7 @@ import resource
 import sys
 import tempfile
 import time
+from importlib.metadata import version
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,7 +34,9 @@ import pytesseract  # noqa: E402
 from PIL import Image  # noqa: E402
 
 import images  # noqa: E402  (tests/images.py)
-from kb import ocr, ocr_prep  # noqa: E402
+from kb import ocr, ocr_prep, ocr_rapid  # noqa: E402
+
+UNSURE = (70, 80, 90)  # thresholds tried for "rapidocr only where tesseract is unsure"
 
 
 def plain(data: bytes) -> str:
@@ -40,6 +48,39 @@ def plain(data: bytes) -> str:
         return ""
 
 
+def alone(data: bytes) -> str:
+    """kb's tesseract pipeline, as it runs where rapidocr cannot be imported."""
+    saved = dict(ocr_rapid._loaded)
+    ocr_rapid._loaded.clear()
+    ocr_rapid._loaded["missing"] = "switched off by the benchmark"
+    try:
+        return ocr.ocr_image(data).text
+    finally:
+        ocr_rapid._loaded.clear()
+        ocr_rapid._loaded.update(saved)
+
+
+def big(data: bytes):
+    """The image as kb's passes see it (smoothed if grainy, resized)."""
+    return ocr_prep.resize_for_ocr(ocr_prep.without_grain(ocr_prep.decode(data)))
+
+
+def rapid(data: bytes) -> str:
+    return "\n".join(" ".join(words) for words in ocr_rapid.lines(ocr_rapid.engine(), big(data)))
+
+
+def kb(data: bytes) -> str:
+    return ocr.ocr_image(data).text
+
+
+def confidence(data: bytes) -> float:
+    """Mean confidence of the words of tesseract's first pass (the "unsure" signal)."""
+    read = pytesseract.image_to_data(big(data), config="--psm 3",
+                                     output_type=pytesseract.Output.DICT)
+    confs = [float(c) for w, c in zip(read["text"], read["conf"]) if w.strip()]
+    return sum(confs) / len(confs) if confs else 0.0
+
+
 def cpu_seconds() -> float:
     """CPU time of this process and its finished children (the tesseract runs)."""
     own = resource.getrusage(resource.RUSAGE_SELF)
@@ -47,46 +88,75 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def measure(items, read):
-    """(found, total, wall s, cpu s, per-item (found, total, missed)) for reader `read`."""
-    found = total = 0
-    per, start, cpu = {}, time.perf_counter(), cpu_seconds()
-    for name, _, data, truth in items:
-        want = images.words_in(" ".join(truth))
-        got = images.words_in(read(data)) & want
-        per[name] = (len(got), len(want), sorted(want - got))
-        found, total = found + len(got), total + len(want)
-    return found, total, time.perf_counter() - start, cpu_seconds() - cpu, per
+READERS = {"plain": plain, "tesseract": alone, "rapidocr": rapid, "kb": kb}
+
+
+def run(items):
+    """Per image: {reader: (text, CPU s)} and tesseract's first-pass confidence."""
+    ocr_rapid.engine()  # loaded once, before the clock starts
+    out = {}
+    for name, _, data, _ in items:
+        row = {}
+        for reader, read in READERS.items():
+            cpu = cpu_seconds()
+            text = read(data)
+            row[reader] = (text, cpu_seconds() - cpu)
+        row["conf"] = confidence(data)
+        out[name] = row
+    return out
+
+
+def variants(row):
+    """(text, CPU s) of each way of reading one image, from the readers' runs."""
+    (t_text, t_cpu), (r_text, r_cpu) = row["tesseract"], row["rapidocr"]
+    found = {name: row[name] for name in READERS}
+    found["union (both engines, full tesseract)"] = (t_text + "\n" + r_text, t_cpu + r_cpu)
+    for level in UNSURE:
+        unsure = row["conf"] < level
+        found[f"rapidocr only where tesseract < {level}"] = (
+            t_text + "\n" + r_text if unsure else t_text, t_cpu + (r_cpu if unsure else 0))
+    return found
 
 
 def compare(title, items, verbose):
-    """Recall and time of plain tesseract and kb on `items` (name, group, data, truth)."""
+    """Recall and CPU time of every reader and variant on `items` (name, group, data, truth)."""
     print(f"\n### {title}: {len(items)} images\n")
-    p_found, total, p_secs, p_cpu, p_per = measure(items, plain)
-    k_found, _, k_secs, k_cpu, k_per = measure(items, lambda data: ocr.ocr_image(data).text)
-    groups = {}
-    for name, group, _, _ in items:
-        row = groups.setdefault(group, [0, 0, 0, 0, []])
-        row[0] += 1
-        row[1] += p_per[name][1]
-        row[2] += p_per[name][0]
-        row[3] += k_per[name][0]
-        row[4] += k_per[name][2]
-    print("| images | n | words | plain tesseract | kb pipeline |")
-    print("|---|---:|---:|---:|---:|")
-    for group, (n, words, plain_found, kb_found, missed) in groups.items():
-        note = f" (missed: {' '.join(missed[:8])})" if verbose and missed else ""
-        print(f"| {group} | {n} | {words} | {plain_found} | {kb_found}{note} |")
-    n = len(items)
-    print(f"| **recall** | {n} | {total} | **{p_found / total:.1%}** | **{k_found / total:.1%}** |")
-    print(f"| wall s/image (one at a time) | | | {p_secs / n:.2f} | {k_secs / n:.2f} |")
-    print(f"| CPU s/image | | | {p_cpu / n:.2f} | {k_cpu / n:.2f} |")
+    runs = run(items)
+    scores, groups = {}, {}
+    for name, group, _, truth in items:
+        want = images.words_in(" ".join(truth))
+        for variant, (text, cpu) in variants(runs[name]).items():
+            got = images.words_in(text) & want
+            score = scores.setdefault(variant, [0, 0, 0.0, 0])
+            score[0] += len(got)
+            score[1] += len(want)
+            score[2] += cpu
+            score[3] += variant.startswith("rapidocr only") and runs[name]["conf"] < int(variant[-2:])
+            if variant in READERS:
+                cell = groups.setdefault(group, {}).setdefault(variant, [0, 0, []])
+                cell[0] += len(got)
+                cell[1] += len(want)
+                cell[2] += sorted(want - got)
+    print("| reading | recall | CPU s/image | note |")
+    print("|---|---:|---:|---|")
+    for variant, (found, total, cpu, unsure) in scores.items():
+        note = f"rapidocr ran on {unsure} of {len(items)}" if variant.startswith("rapidocr only") else ""
+        print(f"| {variant} | {found / total:.1%} | {cpu / len(items):.2f} | {note} |")
+    print(f"\n| images | n | words | {' | '.join(READERS)} |")
+    print("|---|---:|---:|" + "---:|" * len(READERS))
+    for group, cells in groups.items():
+        n = sum(1 for _, g, _, _ in items if g == group)
+        row = []
+        for reader in READERS:
+            found, total, missed = cells[reader]
+            note = f" ({' '.join(missed[:6])})" if verbose and missed else ""
+            row.append(f"{found}{note}")
+        print(f"| {group} | {n} | {cells['kb'][1]} | {' | '.join(row)} |")
 
 
 # Steps of kb's pipeline switched off one at a time (module settings patched in-process).
 STEPS = {
     "no upscaling of small images": [(ocr_prep, "MAX_UPSCALE", 1.0)],
-    "sparse/second passes on colour instead of untinted": [(ocr_prep, "without_tints", lambda im: im)],
     "no light-text pass": [(ocr_prep, "BLOCKS_SHARE", 2.0)],
     "no rotated pass for charts": [(ocr, "CHART_NUMBERS", 10**9)],
     "no grain smoothing": [(ocr_prep, "GRAIN_LEVEL", 10**9)],
@@ -102,8 +172,14 @@ def steps(title, items):
         saved = [(module, attr, getattr(module, attr)) for module, attr, _ in patches]
         for module, attr, value in patches:
             setattr(module, attr, value)
+        found = total = 0
+        cpu = cpu_seconds()
         try:
-            found, total, _, cpu, _ = measure(items, lambda data: ocr.ocr_image(data).text)
+            for _, _, data, truth in items:
+                want = images.words_in(" ".join(truth))
+                found += len(want & images.words_in(kb(data)))
+                total += len(want)
+            cpu = cpu_seconds() - cpu
         finally:
             for module, attr, value in saved:
                 setattr(module, attr, value)
@@ -133,6 +209,9 @@ def parallel(samples, rounds=2):
                 best[jobs] = min(secs, best.get(jobs, secs))
     for jobs, secs in best.items():
         print(f"| {jobs} | {secs:.1f} | {secs / len(samples):.2f} |")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
+    print(f"\nPeak memory of one OCR worker (rapidocr loaded): {peak} MB; of this process "
+          f"(every engine loaded): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MB")
 
 
 def main():
@@ -145,7 +224,8 @@ def main():
                         help="also measure the pipeline with each step switched off")
     parser.add_argument("-v", "--verbose", action="store_true", help="list missed words")
     args = parser.parse_args()
-    print(f"tesseract {pytesseract.get_tesseract_version()}, OCR_VERSION {ocr.OCR_VERSION}")
+    print(f"tesseract {pytesseract.get_tesseract_version()}, rapidocr {version('rapidocr')}, "
+          f"onnxruntime {version('onnxruntime')}, OCR_VERSION {ocr.OCR_VERSION}")
     samples = images.samples(tuple(args.seeds))
     generated = [(s.name, s.kind, s.data, s.words) for s in samples]
     compare("Generated slides (tests/images.py)", generated, args.verbose)

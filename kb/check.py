@@ -41,9 +41,11 @@ def ocr_findings(decks, settings: Settings, jobs: int) -> list[Problem]:
     """Images OCR could not read or found little text in (from the cache after a reindex),
     and corrections that lost their image."""
     images = {p for d in decks for p in image_paths(d) if p.is_file()}
-    results = corrections.read_images(settings, images, ocr_cache_path(settings), jobs).results
-    return ([found for deck in decks for found in ocr_problems(deck, results, settings)]
-            + corrections.candidates(decks, results, settings) + corrections.stale(settings))
+    batch = corrections.read_images(settings, images, ocr_cache_path(settings), jobs)
+    found = [Problem("OCR", batch.warning)] if batch.warning else []
+    return (found + [problem for deck in decks
+                     for problem in ocr_problems(deck, batch.results, settings)]
+            + corrections.candidates(decks, batch.results, settings) + corrections.stale(settings))
 
 
 def duplicate_findings(decks, settings: Settings) -> list[Problem]:

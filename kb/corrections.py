@@ -122,7 +122,7 @@ def read_images(settings: Settings, images, cache_path: Path, jobs: int = 1,
     batch = ocr_files(set(images) - fixed.keys(), cache_path, jobs, progress)
     if progress and fixed:
         progress(len(fixed))
-    return OcrBatch(batch.results | fixed, batch.ran, batch.cached)
+    return OcrBatch(batch.results | fixed, batch.ran, batch.cached, batch.warning)
 
 
 def correction_states(media: dict, settings: Settings, state) -> dict:

@@ -202,6 +202,8 @@ def reindex(settings: Settings, full: bool = False, jobs: int | None = None,
             batch = corrections.read_images(settings, images, ocr_cache_path(settings), jobs,
                                             bar.update)
         report.images, report.ocr_run, report.ocr_cached = len(images), batch.ran, batch.cached
+        if batch.warning:
+            report.warnings.append(Problem("OCR", batch.warning))
 
         # Separate segment files, not one compound file: readers map them instead of copying
         # each segment into memory (a compound file costs every searcher a copy).

@@ -16,7 +16,7 @@ BOOSTS = {"title": 3.0, "deck_title": 2.0, "body": 1.0, "tagtext": 1.0,
 FILTER_FIELDS = {"tag", "deck", "date", "year"}
 MAX_QUERY = 500  # characters; a longer query is cut, not refused
 MIN_PREFIX = 2  # `a*` would expand to every word: too much work for no use
-MAX_EXPANSIONS = 16  # a prefix or wildcard keeps its most frequent words (per field)
+MAX_EXPANSIONS = 16  # prefixes, wildcards and fuzzy words keep this many terms in all
 MAX_SCANNED = 2000  # of the words it expands to, the first this many are considered
 
 
@@ -59,8 +59,8 @@ def parse(parser, reader, text: str):
 
 
 def bound(q, reader):
-    """Cheap leaves for costly ones: short prefixes become words, long expansions and fuzzy
-    distances are capped."""
+    """Cheap leaves for costly ones: short prefixes become words, fuzzy distances are capped,
+    and all prefixes, wildcards and fuzzy words together expand to MAX_EXPANSIONS terms."""
     def fix(node):
         if isinstance(node, Q.FuzzyTerm):  # `word~9` would walk the whole vocabulary
             node.maxdist, node.prefixlength = min(node.maxdist, 2), max(node.prefixlength, 1)
@@ -70,13 +70,41 @@ def bound(q, reader):
         stem = re.split(r"[*?]", node.text, maxsplit=1)[0]
         if len(stem) < MIN_PREFIX:
             return Q.Term(node.fieldname, stem, boost=node.boost) if stem else Q.NullQuery
-        words = list(islice(node._btexts(reader), MAX_SCANNED))
-        if len(words) <= MAX_EXPANSIONS:
+        return node
+    return expand(q.accept(fix), reader)
+
+
+def expand(q, reader):
+    """Each prefix, wildcard or fuzzy word as an OR of the words it stands for: at most
+    MAX_EXPANSIONS (field, word) terms for the whole query, shared out among the patterns
+    the student typed and chosen by how many slides hold them."""
+    patterns = [leaf for leaf in q.leaves() if isinstance(leaf, (Q.Prefix, Q.Wildcard, Q.FuzzyTerm))]
+    if not patterns:
+        return q
+    typed = {leaf.text for leaf in patterns}
+    share = max(1, MAX_EXPANSIONS // len(typed))
+    kept = {}
+    for text in typed:
+        found = [(reader.doc_frequency(leaf.fieldname, word), leaf.fieldname, as_text(word))
+                 for leaf in patterns if leaf.text == text
+                 for word in islice(leaf._btexts(reader), MAX_SCANNED)]
+        found.sort(key=lambda t: (-t[0], t[1], t[2]))
+        for _, fieldname, word in found[:share]:
+            kept.setdefault((fieldname, text), []).append(word)
+
+    def replace(node):
+        if not isinstance(node, (Q.Prefix, Q.Wildcard, Q.FuzzyTerm)):
             return node
-        frequent = sorted(words, key=lambda w: -reader.doc_frequency(node.fieldname, w))
-        return Q.Or([Q.Term(node.fieldname, w.decode("utf-8"), boost=node.boost)
-                     for w in frequent[:MAX_EXPANSIONS]])
-    return q.accept(fix)
+        words = kept.get((node.fieldname, node.text))
+        if not words:
+            return Q.NullQuery
+        terms = [Q.Term(node.fieldname, w, boost=node.boost) for w in words]
+        return terms[0] if len(terms) == 1 else Q.Or(terms)
+    return q.accept(replace).normalize()
+
+
+def as_text(word) -> str:
+    return word.decode("utf-8") if isinstance(word, bytes) else word
 
 
 def is_filter(q) -> bool:

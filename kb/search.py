@@ -2,26 +2,23 @@
 
 import datetime as dt
 import re
-import threading
 from dataclasses import dataclass, field
 from html import escape
-from collections import Counter, OrderedDict
 
-from whoosh import highlight, query as Q, scoring
-from whoosh.reading import TermNotFound
+import numpy as np
+from whoosh import highlight, query as Q
 
+from kb import matcher
+from kb.generation import Generation, SlideIndex
+from kb.matcher import Evaluation, Outcome, Unsupported, matched_fields
+from kb.schema import WORD, text_analyzer
+from kb.query import MAX_QUERY, SEARCH_FIELDS, filters, parse, query_terms, relaxations
 from kb.urls import slide_url
-from kb.errors import KbError
-from kb.schema import WORD, open_index, text_analyzer
-from kb.query import (MAX_QUERY, SEARCH_FIELDS, filters, make_parser, parse, query_terms,
-                      relaxations)
-from kb.settings import Settings
 from kb.slidekeys import stored_key
 
 FIELD_NAMES = {"tagtext": "tags"}  # what the JSON calls a matched field
 SNIPPET_ORDER = ["body", "ocr", "notes", "alt", "title", "deck_title"]
 MAX_PAGE = 1000
-CACHE_SIZE = 512  # results kept per index generation
 
 
 @dataclass(frozen=True)
@@ -88,130 +85,51 @@ class MarkFormatter(highlight.HtmlFormatter):
         return "<mark>" + escape(highlight.get_text(text, token, replace), quote=False) + "</mark>"
 
 
-class SlideIndex:
-    """The index as a reader: one Whoosh searcher per thread, refreshed when a reindex
-    commits, and what depends only on the index generation (facet tables, results) cached."""
-
-    def __init__(self, settings: Settings):
-        self.settings = settings
-        self.local = threading.local()
-        self.lock = threading.Lock()
-        self.ix = None
-        self.tables: dict = {}  # generation → facet tables
-        self.cache: OrderedDict = OrderedDict()  # (generation, query…) → SearchResult
-
-    def searcher(self):
-        if self.ix is None:
-            self.ix = open_index(self.settings)
-        current = getattr(self.local, "searcher", None)
-        if current is None:
-            current = self.open_searcher()
-        elif not current.up_to_date():
-            # A new searcher, not current.refresh(): refresh reuses segment readers, and a
-            # reused reader keeps the deletions of the old generation (old and new mixed).
-            current.close()
-            current = self.open_searcher()
-        self.local.searcher = current
-        self.local.parser = getattr(self.local, "parser", None) or make_parser(current.schema)
-        return current
-
-    def open_searcher(self):
-        """A searcher whose files are all open. Whoosh opens a segment's stored fields and
-        field lengths on first use, and a reindex may delete them before that: opened now,
-        they stay readable (an open file outlives its deletion) for the searcher's life."""
-        for _ in range(3):
-            searcher = self.ix.searcher(weighting=scoring.BM25F())
-            try:
-                scorable = [name for name, field in searcher.schema.items() if field.scorable]
-                for leaf, _ in searcher.reader().leaf_readers():
-                    if leaf.doc_count_all():
-                        leaf.stored_fields(0)
-                        for name in scorable:
-                            leaf.doc_field_length(0, name)
-                return searcher
-            except (OSError, TypeError):  # its generation was deleted meanwhile: again
-                searcher.close()
-        return self.ix.searcher(weighting=scoring.BM25F())
-
-    def warm(self) -> None:
-        """Open the searcher and build the facet tables now, not on the first query."""
-        try:
-            self.facet_tables(self.searcher())
-        except KbError:
-            pass  # no index yet: the first search will say what to run
-
-    def facet_tables(self, searcher) -> dict:
-        """For each facet, docnum → its values, built once per index generation (docnums
-        belong to one generation: threads still on the previous one keep their own)."""
-        generation = searcher.ixreader.generation()
-        with self.lock:
-            if generation not in self.tables:
-                reader = searcher.reader()
-                tables = {}
-                for name in ("tagcase", "year"):
-                    table = {}
-                    for term in reader.lexicon(name):
-                        value = term.decode("utf-8")
-                        for docnum in reader.postings(name, term).all_ids():
-                            table.setdefault(docnum, []).append(value)
-                    tables[name] = table
-                # keep one older generation at most (an index with no commit yet has None)
-                newest = sorted(self.tables, key=lambda g: -1 if g is None else g)[-1:]
-                self.tables = {g: self.tables[g] for g in newest}
-                self.tables[generation] = tables
-            return self.tables[generation]
-
-    def cached(self, key, compute):
-        """A result per (index generation, query): a reindex never leaves a stale answer."""
-        with self.lock:
-            if key in self.cache:
-                self.cache.move_to_end(key)
-                return self.cache[key]
-        value = compute()
-        with self.lock:
-            self.cache[key] = value
-            while len(self.cache) > CACHE_SIZE:
-                self.cache.popitem(last=False)
-        return value
-
-
-def facets_of(docnums, tables) -> dict:
+def facets_of(mask, facets: dict) -> dict:
     """Counts by tag (in the case the lecturer wrote, merged across cases) and by year."""
-    counts = {"tagcase": Counter(), "year": Counter()}
-    for name, table in tables.items():
-        found = counts[name]
-        for docnum in docnums:
-            found.update(table.get(docnum, ()))
     tags: dict[str, int] = {}
     shown: dict[str, str] = {}
-    for value, count in counts["tagcase"].items():
+    for value, count in facets["tagcase"].counts(mask).items():
         key = shown.setdefault(value.lower(), value)
         tags[key] = tags.get(key, 0) + count
     return {
         "tags": dict(sorted(tags.items(), key=lambda kv: (-kv[1], kv[0].lower()))),
-        "years": dict(sorted(counts["year"].items(), reverse=True)),
+        "years": dict(sorted(facets["year"].counts(mask).items(), reverse=True)),
     }
 
 
-def matched_fields(reader, docnums: list[int], terms) -> dict[int, set[str]]:
-    """For each hit, the fields that hold a query term: one posting list per term, walked
-    once through the page's hits (cheaper than asking the scorer for matched terms)."""
-    found = {docnum: set() for docnum in docnums}
-    for fieldname, text in terms:
-        if fieldname not in SEARCH_FIELDS:
-            continue
-        try:
-            postings = reader.postings(fieldname, text)
-        except TermNotFound:
-            continue
-        for docnum in sorted(docnums):
-            if not postings.is_active():
-                break
-            if postings.id() < docnum:
-                postings.skip_to(docnum)
-            if postings.is_active() and postings.id() == docnum:
-                found[docnum].add(fieldname)
-    return found
+class RankedHit:
+    """A ranked docnum as `to_hit` reads a Whoosh hit: stored fields, score, highlights
+    (made by Whoosh's highlighter from the query's terms, as `Results` would)."""
+
+    def __init__(self, gen: Generation, q, docnum: int, score: float, highlighter, terms: dict):
+        self.searcher, self.q, self.docnum, self.score = gen.searcher, q, docnum, score
+        self.results, self.highlighter, self.terms = self, highlighter, terms
+        self.stored = gen.searcher.stored_fields(docnum)
+
+    def fields(self) -> dict:
+        return self.stored
+
+    def __getitem__(self, name):
+        return self.stored[name]
+
+    def __contains__(self, name) -> bool:
+        return name in self.stored
+
+    def has_matched_terms(self) -> bool:
+        return False
+
+    def query_terms(self, expand=False, fieldname=None):
+        """The query's terms in a field, worked out once per query (`terms` is shared)."""
+        key = (expand, fieldname)
+        if key not in self.terms:
+            self.terms[key] = self.q.existing_terms(self.searcher.reader(), fieldname=fieldname,
+                                                    expand=expand)
+        return self.terms[key]
+
+    def highlights(self, fieldname, text=None, top=3, minscore=1):
+        return self.highlighter.highlight_hit(self, fieldname, text=text, top=top,
+                                              minscore=minscore)
 
 
 def to_hit(hit, fields: set[str]) -> Hit:
@@ -274,35 +192,54 @@ def search(index: SlideIndex, text: str, tags=(), deck: str | None = None, page:
     per_page = min(max(1, int(per_page)), 100)
     if not text and not tags and not deck:
         return SearchResult(text, 0, page, per_page, tags=tags, deck=deck)
-    searcher = index.searcher()
-    key = (searcher.ixreader.generation(), text, tags, deck, page, per_page)
-    return index.cached(key, lambda: run_search(index, searcher, text, tags, deck, page, per_page))
+    gen = index.generation()
+    key = (gen.number, text, tags, deck, page, per_page)
+    return index.cached(key, lambda: run_search(gen, text, tags, deck, page, per_page))
 
 
-def run_search(index, searcher, text, tags, deck, page, per_page) -> SearchResult:
-    q = parse(index.local.parser, searcher.reader(), text) if text else Q.Every()
-    if isinstance(q, Q.qcore._NullQuery):
-        return SearchResult(text, 0, page, per_page, tags=tags, deck=deck)
-    limit = filters(tags, deck)
-    relaxed = False
-    # One unscored pass gives the total and the facets; the scored pass needs only the top.
-    docnums = set(searcher.docs_for_query(Q.And([q, limit]) if limit else q))
+def whoosh_outcome(gen: Generation, q, limit, k: int) -> Outcome:
+    """Whoosh's own searcher, for the query shapes kb.matcher leaves to it (Unsupported).
+    Deleted documents are dropped (a top-level NOT can yield them) and the collector is
+    the exhaustive one (its top-k collector can miss hits of later segments)."""
+    def docs(query):
+        return {d for d in gen.searcher.docs_for_query(Q.And([query, limit]) if limit else query)
+                if gen.live[d]}
+    docnums, relaxed = docs(q), False
     if not docnums:
         for looser in relaxations(q):
-            docnums = set(searcher.docs_for_query(Q.And([looser, limit]) if limit else looser))
+            docnums = docs(looser)
             if docnums:
                 q, relaxed = looser, True
                 break
-    hits = ()
-    if docnums and (page - 1) * per_page < len(docnums):
-        results = searcher.search(q, limit=page * per_page, filter=limit)
-        results.fragmenter = highlight.ContextFragmenter(maxchars=240, surround=60)
-        results.formatter = MarkFormatter()
-        page_hits = results[(page - 1) * per_page:]
-        fields = matched_fields(searcher.reader(), [hit.docnum for hit in page_hits],
-                                query_terms(q, searcher.reader()))
-        hits = tuple(to_hit(hit, fields[hit.docnum]) for hit in page_hits)
-    suggestion = suggest(searcher, text) if text and (len(docnums) < 3 or relaxed) else None
-    facets = facets_of(docnums, index.facet_tables(searcher))
-    return SearchResult(text, len(docnums), page, per_page, hits, suggestion, facets, relaxed,
+    mask = np.zeros(gen.size, dtype=bool)
+    mask[list(docnums)] = True
+    ranked = gen.searcher.search(q, limit=None, filter=limit) if docnums else ()
+    top = tuple((hit.docnum, hit.score or 0.0) for hit in ranked if hit.docnum in docnums)[:k]
+    return Outcome(mask, top, q, relaxed, Evaluation(gen))
+
+
+def run_search(gen: Generation, text, tags, deck, page, per_page) -> SearchResult:
+    with gen.lock:  # Whoosh readers are not safe for two threads at once
+        q = parse(gen.parser, gen.reader, text) if text else Q.Every()
+        if isinstance(q, Q.qcore._NullQuery):
+            return SearchResult(text, 0, page, per_page, tags=tags, deck=deck)
+        limit = filters(tags, deck)
+        try:
+            found = matcher.run(gen, q, limit, page * per_page, relaxations)
+        except Unsupported:
+            found = whoosh_outcome(gen, q, limit, page * per_page)
+        page_hits = found.top[(page - 1) * per_page:]
+        fields = matched_fields(found.evaluation, [d for d, _ in page_hits],
+                                query_terms(found.query, gen.reader), SEARCH_FIELDS)
+        highlighter = highlight.Highlighter(
+            fragmenter=highlight.ContextFragmenter(maxchars=240, surround=60),
+            formatter=MarkFormatter())
+        terms: dict = {}
+        hits = tuple(to_hit(RankedHit(gen, found.query, d, score, highlighter, terms), fields[d])
+                     for d, score in page_hits)
+        total = found.total
+        suggestion = (suggest(gen.searcher, text) if text and (total < 3 or found.relaxed)
+                      else None)
+        facets = facets_of(found.mask, gen.facets)
+    return SearchResult(text, total, page, per_page, hits, suggestion, facets, found.relaxed,
                         tags, deck)

@@ -7,6 +7,7 @@ default) and Pillow's built-in scalable font.
 """
 
 import io
+import math
 import random
 import re
 import unicodedata
@@ -311,6 +312,122 @@ def animated(image):
     return out.getvalue()
 
 
+# --- hard cases: kinds tesseract alone reads poorly on real slides ---------------------
+
+ACCENTED = """
+primærnøglen informação fremmednøgle tabellen række kolonne forespørgsel relação
+índice transação consulta função não está ação dados chave estrangeira während
+größe schlüssel übersicht données clé requête élève année fenêtre señal años
+""".split()
+
+
+def busy_photo(rng, size):
+    """A 'photo' with sharp texture (fur, fabric, foliage): strokes of every colour."""
+    image = Image.new("RGB", size, tuple(rng.randrange(60, 200) for _ in range(3)))
+    draw = ImageDraw.Draw(image)
+    for _ in range(25):
+        x, y, r = rng.randrange(size[0]), rng.randrange(size[1]), rng.randrange(40, 200)
+        draw.ellipse((x - r, y - r, x + r, y + r), fill=tuple(rng.randrange(30, 240) for _ in range(3)))
+    image = image.filter(ImageFilter.GaussianBlur(6))
+    draw = ImageDraw.Draw(image)
+    for _ in range(900):
+        x, y = rng.randrange(size[0]), rng.randrange(size[1])
+        shade = rng.randrange(0, 255)
+        draw.line((x, y, x + rng.randrange(-14, 15), y + rng.randrange(4, 18)),
+                  fill=(shade, shade, shade), width=rng.choice([1, 2]))
+    return grain(rng, image, 0.15)
+
+
+def meme(rng, size=(560, 400)):
+    """An outlined caption (thin black edge, mixed case, punctuation) on a sharp photo."""
+    width, height = size
+    image = busy_photo(rng, size)
+    draw = ImageDraw.Draw(image)
+    words = []
+    for y, anchor in ((14, "mt"), (height - 14, "mb")):
+        caption = phrase(rng, 3)
+        text = "... " + " ".join(caption[:2]).capitalize() + "'; " + caption[2].upper() + ";"
+        face = fitted("sans-bold", 30, text, width * 0.94)
+        draw.text((width // 2, y), text, font=face, fill=WHITE, anchor=anchor,
+                  stroke_width=2, stroke_fill=BLACK)
+        words += caption
+    return image, words
+
+
+def hand_lettered(rng, size=(600, 440)):
+    """Capitals drawn one by one, each turned and sized a little differently, in dark ink
+    on wobbly boxes of saturated colour (red, yellow, orange), as in a sketched diagram."""
+    width, height = size
+    image = Image.new("RGB", size, WHITE)
+    draw = ImageDraw.Draw(image)
+    words = []
+    for row in range(3):
+        word = rng.choice([w for w in VOCAB if 4 <= len(w) <= 9])
+        top = 20 + row * (height - 40) // 3
+        corners = [(20 + rng.randrange(-8, 9), top + rng.randrange(-6, 7)),
+                   (width - 20 + rng.randrange(-8, 9), top + rng.randrange(-6, 7)),
+                   (width - 20 + rng.randrange(-8, 9), top + 110 + rng.randrange(-6, 7)),
+                   (20 + rng.randrange(-8, 9), top + 110 + rng.randrange(-6, 7))]
+        draw.polygon(corners, fill=rng.choice([(225, 25, 60), (245, 200, 40), (230, 110, 40)]),
+                     outline=BLACK, width=3)
+        x = 50
+        for letter in word.upper():
+            glyph = Image.new("L", (80, 90), 0)
+            ImageDraw.Draw(glyph).text((40, 45), letter, anchor="mm", fill=255,
+                                       font=font(rng.choice(["sans", "mono"]), rng.randrange(52, 64)))
+            glyph = glyph.rotate(rng.uniform(-12, 12), resample=Image.Resampling.BICUBIC)
+            image.paste((25, 20, 20), (x - 20, top + 12 + rng.randrange(-5, 6)), glyph)
+            x += rng.randrange(44, 54)
+        words.append(word)
+    return image, words
+
+
+def line_labels(rng, size=(900, 560)):
+    """A chart whose lines are labelled in their own colours just above them, over grey
+    bands (as spectra and growth curves are drawn)."""
+    width, height = size
+    image = Image.new("RGB", size, WHITE)
+    draw = ImageDraw.Draw(image)
+    left, top, right, bottom = 80, 40, width - 30, height - 70
+    for band in range(3):
+        x = left + 60 + band * 250
+        draw.rectangle((x, top, x + 90, bottom), fill=(215, 215, 215), outline=(60, 60, 60))
+    draw.rectangle((left, top, right, bottom), outline=BLACK, width=2)
+    small = font("sans", 20)
+    ticks = [str(v) for v in range(0, 51, 10)]
+    for i, tick in enumerate(ticks):
+        y = bottom - i * (bottom - top) // (len(ticks) - 1)
+        draw.text((left - 10, y), tick, font=small, fill=BLACK, anchor="rm")
+    words = ticks[1:]
+    colours = [(150, 75, 30), (30, 40, 160), (30, 90, 30), (200, 40, 120)]
+    labels = rng.sample([w for w in VOCAB if len(w) >= 5], len(colours))
+    label_font = font("sans", 24)
+    for i, (colour, label) in enumerate(zip(colours, labels)):
+        base = top + 80 + i * (bottom - top - 110) // len(colours)
+        phase = rng.uniform(0, 6.3)
+        points = [(x, base + round(18 * math.sin(x / 70 + phase))) for x in range(left, right, 6)]
+        draw.line(points, fill=colour, width=4)
+        text = label.capitalize()
+        start = rng.randrange(left + 10, right - 10 - round(label_font.getlength(text)))
+        span = [y for x, y in points if start <= x <= start + label_font.getlength(text)]
+        draw.text((start, min(span) - 8), text, font=label_font, fill=colour, anchor="lb")
+        words.append(label)
+    return image, words
+
+
+def accented(rng, size=(1100, 620)):
+    """A slide in Danish, Portuguese, German or French: letters tesseract's eng model lacks."""
+    width, height = size
+    image = Image.new("RGB", size, WHITE)
+    draw = ImageDraw.Draw(image)
+    title = rng.sample(ACCENTED[2:], 2)
+    words = text_block(draw, (60, 50), [title], "sans-bold", 52, BLACK)
+    lines = [["primærnøglen", "informação"]] + [rng.sample(ACCENTED[2:], 3) for _ in range(3)]
+    words += text_block(draw, (80, 170), lines, rng.choice(["sans", "serif"]), 34, BLACK,
+                        spacing=2.0)
+    return image, words
+
+
 # (name, builder, encoding): every kind of slide and every format kb reads.
 SET = [
     ("clean", slide, "PNG"),
@@ -328,7 +445,12 @@ SET = [
     ("animated", light_on_dark, "GIF-ANIMATED"),
     ("serif-webp", lambda rng: slide(rng, face="serif", bg=(250, 245, 225)), "WEBP"),
     ("tiny-chart", tiny_chart, "JPEG"),
+    ("meme", meme, "JPEG"),
+    ("hand-lettered", hand_lettered, "PNG"),
+    ("line-labels", line_labels, "PNG"),
+    ("accented", accented, "PNG"),
 ]
+HARD = ["meme", "hand-lettered", "line-labels", "accented", "photo-caption"]
 
 ENCODE_OPTIONS = {"JPEG": {"quality": 60}, "WEBP": {"quality": 70}, "TIFF": {"compression": "tiff_lzw"}}
 

@@ -146,6 +146,15 @@ def state_of(settings: Settings, corpus: Corpus, allowed=STATES) -> str:
                 + "; ".join(f"vs {s}: {describe(got, corpus.expected(s))}" for s in allowed))
 
 
+def settled_state(index: SlideIndex, corpus: Corpus, want: str, within: float = 10.0) -> str:
+    """The state `index` shows once it has had time to open a new generation: a long-lived
+    SlideIndex swaps generations in the background, within about a second of a commit."""
+    deadline = time.monotonic() + within
+    while (state := search_state(index, corpus)) != want and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return state
+
+
 def search_state(index: SlideIndex, corpus: Corpus) -> str:
     """The state that kb.search shows (through `index`), checked for consistency."""
     counts = {s: sum(corpus.expected(s).values()) for s in STATES}
@@ -337,12 +346,12 @@ def test_kill_9_at_random_moments(tmp_path, mode):
         landed += killed
         seen = state_of(settings, corpus, allowed=(current, target))
         assert search_state(SlideIndex(settings), corpus) == seen
-        assert search_state(server_like, corpus) == seen
+        assert settled_state(server_like, corpus, seen) == seen
         log.append((round(delay, 2), killed, seen))
         started = time.monotonic()
         complete_and_check(settings, corpus, target, "--jobs", "1")
         duration = max(0.5, time.monotonic() - started) if mode == "full" else duration
-        assert search_state(server_like, corpus) == target
+        assert settled_state(server_like, corpus, target) == target
         current = target
     print(f"kills (delay s, landed mid-run, state seen): {log}")
     assert landed, f"no kill landed while the reindex ran: {log}"
@@ -603,7 +612,7 @@ def test_an_open_reader_sees_exactly_the_new_state(tmp_path, mode):
         corpus.write(state)
         reindex(settings, jobs=1, full=mode == "full")
         assert search_state(SlideIndex(settings), corpus) == state
-        assert search_state(reader, corpus) == state
+        assert settled_state(reader, corpus, state) == state
 
 
 
@@ -613,7 +622,7 @@ def test_a_search_that_straddles_a_reindex_leaves_no_stale_answer(tmp_path, monk
     cleaned up the old files, and after another thread already searched the new one)
     answers with the old state, and leaves no old answer — or old facet counts — behind
     for the new generation."""
-    import whoosh.searching
+    import kb.matcher
 
     settings = Settings(content=tmp_path / "content", index=tmp_path / "index")
     corpus = Corpus(settings.content, decks=8, slides=3, extras=2)
@@ -622,16 +631,16 @@ def test_a_search_that_straddles_a_reindex_leaves_no_stale_answer(tmp_path, monk
     index = SlideIndex(settings)
     assert search_state(index, corpus) == "alpha"
     entered, slowed = threading.Event(), []
-    original = whoosh.searching.Searcher.search
+    original = kb.matcher.run
 
-    def search_slowly(self, *args, **kwargs):
+    def search_slowly(*args, **kwargs):
         if threading.current_thread().name == "straddler":
             slowed.append(True)
             entered.set()
             time.sleep(1.0)  # the reindex commits meanwhile
-        return original(self, *args, **kwargs)
+        return original(*args, **kwargs)
 
-    monkeypatch.setattr(whoosh.searching.Searcher, "search", search_slowly)
+    monkeypatch.setattr(kb.matcher, "run", search_slowly)
     outcome = {}
 
     def straddle():
@@ -642,10 +651,12 @@ def test_a_search_that_straddles_a_reindex_leaves_no_stale_answer(tmp_path, monk
 
     straddler = threading.Thread(name="straddler", daemon=True, target=straddle)
     straddler.start()
-    assert entered.wait(30), "the straddling search never reached Whoosh's search"
+    assert entered.wait(30), "the straddling search never reached the matcher"
     corpus.write("beta")
     reindex(settings, jobs=1, full=mode == "full")
-    search(index, "statebeta")  # another thread's search: the new generation is in use
+    deadline = time.monotonic() + 10  # another thread's search: the new generation in use
+    while not search(index, "statebeta").total and time.monotonic() < deadline:
+        time.sleep(0.05)
     straddler.join(30)
     assert slowed
     alpha = sum(corpus.expected("alpha").values())
