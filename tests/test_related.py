@@ -73,11 +73,13 @@ def test_unrelated_topics_are_not_and_no_slide_relates_to_its_own_deck(related, 
 
 
 def test_cached_per_index_generation(sample, tmp_path):
-    related = RelatedSlides(SlideIndex(sample))
+    index = SlideIndex(sample)
+    related = RelatedSlides(index)
     first = related.for_deck(LINEAR)
     assert related.for_deck(LINEAR) is first and related.computed == 1
     (sample.content / "STAT200" / "week01-linear-regression.md").touch()
     reindex(sample, full=True)  # a new generation
+    index.refresh()  # what its watcher thread does within half a second
     assert related.for_deck(LINEAR) == first and related.computed == 2
 
 
