@@ -27,6 +27,7 @@ NUM_TERMS = 10  # words of a slide that make its query
 CANDIDATES = 15  # slides scored per slide
 MIN_SIMILARITY = 0.2  # tuned on sample/content: see the module docstring
 MIN_WORDS = 3  # a slide with fewer distinct words ("Questions?") has no topic to match
+MIN_SHARED = 2  # one rare word in common ("cover", "overview") is not a topic
 FIELDS = ("title", "body", "alt", "ocr")
 CACHE_DECKS = 64
 
@@ -77,8 +78,9 @@ def cosine(a: dict, b: dict) -> float:
     return dot / norm if norm else 0.0
 
 
-def related_for_slide(searcher, weights: Weights, doc: dict) -> tuple[Related, ...]:
-    """Up to LIMIT slides of other decks like `doc` (a stored slide), best first."""
+def related_for_slide(searcher, weights: Weights, doc: dict, vectors: dict) -> tuple[Related, ...]:
+    """Up to LIMIT slides of other decks like `doc` (a stored slide), best first; `vectors`
+    keeps the slides' word vectors for the rest of the deck (candidates recur)."""
     words = doc_words(doc)
     if len(words) < MIN_WORDS:
         return ()
@@ -89,8 +91,10 @@ def related_for_slide(searcher, weights: Weights, doc: dict) -> tuple[Related, .
     found = []
     for hit in hits:
         other = hit.fields()
-        score = cosine(mine, weights.vector(doc_words(other)))
-        if score >= MIN_SIMILARITY:
+        if hit.docnum not in vectors:
+            vectors[hit.docnum] = weights.vector(doc_words(other))
+        score = cosine(mine, vectors[hit.docnum])
+        if score >= MIN_SIMILARITY and len(mine.keys() & vectors[hit.docnum].keys()) >= MIN_SHARED:
             found.append(Related(other["deck"], other["anchor"], other.get("title") or "",
                                  other.get("deck_title") or "",
                                  slide_url(other["deck"], other["anchor"], key=stored_key(other)), score))
@@ -118,10 +122,9 @@ class RelatedSlides:
             if key in self.cache:
                 self.cache.move_to_end(key)
                 return self.cache[key]
-        weights = Weights(searcher)
-        answer = {}
+        weights, vectors, answer = Weights(searcher), {}, {}
         for doc in searcher.documents(deck=deck):
-            found = related_for_slide(searcher, weights, doc)
+            found = related_for_slide(searcher, weights, doc, vectors)
             if found:
                 answer[doc["anchor"]] = found
         with self.lock:
