@@ -5,6 +5,10 @@
  * else the slide is gone. Only the browser knows the link's #/h/v (a fragment never reaches
  * the server), so the message is picked, filled in and shown here, and the deck is moved
  * by replacing the hash (the viewer follows hash changes).
+ *
+ * Then, as the reader moves, `?s=` in the address bar follows the slide on screen, so the
+ * address bar, a bookmark or "copy link" (which copies location.href) is always a link
+ * that survives edits.
  */
 (function () {
   "use strict";
@@ -68,9 +72,29 @@
     });
   }
 
+  var keys = {};
+  var list = document.getElementById("slide-keys");
+  (list ? list.dataset.keys.split(" ") : []).forEach(function (pair) {
+    var i = pair.lastIndexOf(":");
+    if (i > 0) keys[pair.slice(0, i)] = pair.slice(i + 1);
+  });
+
+  function sync() {
+    var key = keys[here() || "0"];
+    var params = new URLSearchParams(location.search);
+    if (!key || params.get("s") === key) return;
+    params.set("s", key);
+    history.replaceState(history.state, "", location.pathname + "?" + params.toString() + location.hash);
+  }
+
+  function follow() {
+    related();
+    sync();
+  }
+
   relocate();
-  related();
-  window.addEventListener("hashchange", related);
+  follow();
+  window.addEventListener("hashchange", follow);
   // Viewers also move with history.replaceState, which fires no event: look now and then.
-  window.setInterval(related, 400);
+  window.setInterval(follow, 400);
 })();
