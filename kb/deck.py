@@ -10,7 +10,7 @@ from frontmatter.default_handlers import YAMLHandler
 
 from kb.media import resolve_image
 from kb.separators import safe_separator, split_custom, split_default
-from kb.slide import heading, read_slide
+from kb.render import render_slide
 
 DECK_SUFFIXES = (".md", ".markdown", ".txt")
 MAX_META_ITEMS = 5000
@@ -54,14 +54,20 @@ class ImageRef:
 
 @dataclass(frozen=True)
 class Slide:
+    """One slide as reveal.js shows it, from its one render (`kb.render.render_slide`)."""
+
     deck: str
     h: int
     v: int
     line: int  # first line of the slide in its file, 1-based
-    title: str
-    body: str
-    notes: str
-    markdown: str
+    title: str  # first heading, else first line of text
+    heading: str  # first heading, '' if none
+    body: str  # the text a reader sees (not hidden text, not image paths)
+    notes: str  # the text of the speaker notes
+    markdown: str  # the slide as written, notes included
+    html: str  # sanitized HTML, images as written (kb.render.rewrite_images serves them)
+    notes_html: str
+    attrs: tuple[tuple[str, str], ...]  # the slide's own <section> attributes
     images: tuple[ImageRef, ...]
 
     @property
@@ -200,17 +206,19 @@ def make_slide(deck: str, h: int, v: int, line: int, markdown: str, deck_path: P
                content: Path, name: str, problems: list[Problem]) -> Slide:
     anchor = f"{h}" if v == 0 else f"{h}/{v}"
     line += len(markdown) - len(markdown.lstrip("\n"))  # the slide starts at its first text
-    text = read_slide(markdown)
+    markdown = markdown.strip("\n")
+    text = render_slide(markdown)
     images = []
-    for image in text.images:
-        source = resolve_image(image.src, deck_path.parent, content)
+    for alt, src in text.images:
+        source = resolve_image(src, deck_path.parent, content)
         if source.problem:
-            at = line + text.markdown[: max(0, text.markdown.find(image.src))].count("\n")
+            at = line + markdown[: max(0, markdown.find(src))].count("\n")
             problems.append(Problem(name, source.problem, anchor=anchor, line=at,
                                     level=source.level))
         media_id = source.name if source.kind == "media" else None
-        images.append(ImageRef(image.alt, image.src, source.path, media_id))
-    return Slide(deck, h, v, line, text.title, text.body, text.notes, text.markdown, tuple(images))
+        images.append(ImageRef(alt, src, source.path, media_id))
+    return Slide(deck, h, v, line, text.title, text.heading, text.text, text.notes, markdown,
+                 text.html, text.notes_html, text.attrs, tuple(images))
 
 
 def read_deck(path: Path, content: Path, data: bytes | None = None) -> tuple[Deck | None, list[Problem]]:
@@ -233,7 +241,8 @@ def read_deck(path: Path, content: Path, data: bytes | None = None) -> tuple[Dec
         parts = [(0, 0, 0, body)]
     elif meta.get("separator") or meta.get("verticalSeparator"):
         separator = str(meta.get("separator") or r"\r?\n---\r?\n")
-        vertical = meta.get("verticalSeparator") and str(meta["verticalSeparator"])
+        # a deck that sets one separator gets reveal-md's default for the other
+        vertical = str(meta.get("verticalSeparator") or r"\r?\n----\r?\n")
         try:
             if not all(safe_separator(p) for p in (separator, vertical) if p):
                 raise re.error("too complex: nested repeats or back-references")
@@ -247,6 +256,6 @@ def read_deck(path: Path, content: Path, data: bytes | None = None) -> tuple[Dec
     slides = [make_slide(ident, h, v, body_line + offset, md, path, content, name, problems)
               for h, v, offset, md in parts]
     title = str(meta.get("title") or "").strip() or next(
-        (heading(s.markdown) for s in slides if heading(s.markdown)), "") or path.stem
+        (s.heading for s in slides if s.heading), "") or path.stem
     deck = Deck(ident, path, title, date, parse_tags(meta), kind, meta, tuple(slides))
     return deck, problems

@@ -1,9 +1,17 @@
-"""Slide markdown → safe HTML for the browser, and the words of a query to mark on a deck.
+"""Slide markdown → safe HTML and the words a reader sees, in one render; query words to mark.
 
-Pipeline: a little preprocessing of the markdown (reveal-style fence info strings, layout
-`<div>`s that hold markdown), Python-Markdown, then nh3 (no script, no event handlers, no
-`javascript:` URLs, no `style`, no ids, classes only `language-*`), then images are pointed
-at what kb can serve:
+`render_slide` is the one render of a slide: `kb.markdown_ext` turns its markdown into HTML
+as reveal.js's markdown plugin would, reveal's `<!-- .element: … -->` and
+`<!-- .slide: … -->` annotations are applied (to the element before the comment, or the
+slide), `<aside class="notes">` moves to the notes, `kb.sanitize` keeps only what its
+allowlist allows, and `kb.html_text` reads title, text and images off the sanitized tree.
+The index and the deck page both use its result, so they cannot disagree.
+
+Inline `style` attributes are refused by the page's Content-Security-Policy, so a kept style
+travels as `data-style` (the deck page's script applies it through the CSSOM); hidden text
+gets the `hidden` attribute or the `kb-invisible` class, so it stays hidden without script.
+
+Images are pointed at what kb can serve only when a page is made (`rewrite_images`):
 
 - `/api/media/<id>` is kept as written (when the id is a valid media id);
 - a relative path that resolves to an image file inside the content folder is served by
@@ -18,32 +26,182 @@ at what kb can serve:
 import html
 import re
 import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 
-import markdown
-import nh3
+import lxml.html
 from markupsafe import Markup
 
+from kb.html_text import HIDDEN, read_tree, tag_of
+from kb.markdown_ext import to_html
 from kb.media import resolve_image, servable_asset
+from kb.sanitize import clean_classes, clean_style, sanitize, slide_id
 from kb.schema import WORD, text_analyzer
 from kb.urls import asset_url, media_url
 
-EXTENSIONS = ["fenced_code", "tables", "sane_lists", "md_in_html"]
-FENCE_OPEN = re.compile(r"^( {0,3})(`{3,}|~{3,})[ \t]*([^\s`{\[]*)(.*)$")
-LAYOUT_OPEN = re.compile(
-    r"^(\s*<(?:div|section|article|aside|header|footer|figure|blockquote)\b)"
-    r"(?![^>]*\bmarkdown\s*=)([^>]*)>\s*$", re.IGNORECASE)
 IMG_TAG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
 ATTR = re.compile(r'([\w:-]+)="([^"]*)"')
-LANGUAGE_CLASS = re.compile(r"^language-[\w+.-]{1,40}$")
+KEPT_IMG_ATTRS = ("width", "height", "title", "class", "data-style", "data-fragment-index")
+# reveal.js reads `^notes?:` (its 's*' is a lost backslash) and only when it occurs once.
+NOTES = re.compile(r"^s*notes?:", re.IGNORECASE | re.MULTILINE)
+ELEMENT_ATTRIBUTES = re.compile(r"\.element\s*?(.+?)$", re.MULTILINE)
+SLIDE_ATTRIBUTES = re.compile(r"\.slide:\s*?(\S.+?)$", re.MULTILINE)
+ATTRIBUTE = re.compile(r'([^"= ]+?)="([^"]+?)"|(data-[^"= ]+?)(?=[" ])')
+SLIDE_ATTRS = {"class", "data-background", "data-background-color", "data-background-image",
+               "data-background-size", "data-background-position", "data-background-repeat",
+               "data-background-opacity", "data-background-transition", "data-transition",
+               "data-transition-speed", "data-auto-animate", "data-state", "data-timing"}
+SAFE_VALUE = re.compile(r"^[\w#(),.%/ :+-]{0,200}$")
+COLOR = re.compile(r"^(#[0-9a-fA-F]{3,8}|[a-zA-Z]{3,30}|(rgb|hsl)a?\([\d\s.,%]+\))$")
 
-TAGS = set(nh3.ALLOWED_TAGS) - {"map", "area"}
-ATTRIBUTES = {tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()}
-ATTRIBUTES["img"] = {"src", "alt", "title", "width", "height"}
-ATTRIBUTES["a"] = {"href", "title"}
-ATTRIBUTES["code"] = {"class"}
-ATTRIBUTES["*"] = {"title", "lang"}
-URL_SCHEMES = {"http", "https", "mailto"}
+
+@dataclass(frozen=True)
+class Rendered:
+    """One slide, rendered once: what the page shows and what the index holds."""
+
+    html: str  # sanitized; images as the deck wrote them (see rewrite_images)
+    notes_html: str
+    text: str  # what a reader sees, one line per block
+    notes: str
+    heading: str  # the first heading, '' if none
+    images: tuple[tuple[str, str], ...]  # (alt, src) of the images shown
+    attrs: tuple[tuple[str, str], ...]  # the slide's own <section> attributes
+
+    @property
+    def title(self) -> str:
+        """The first heading; without one, the first line of text (cut at 80)."""
+        if self.heading:
+            return self.heading
+        first = next((line for line in self.text.split("\n") if line.strip()), "")
+        return first if len(first) <= 80 else first[:77].rstrip() + "…"
+
+
+def split_notes(markdown: str) -> tuple[str, str]:
+    """reveal.js's notes: from a line starting `note:`/`notes:` to the end of the slide,
+    only when there is exactly one such line (reveal shows a slide with two as it is)."""
+    parts = NOTES.split(markdown)
+    if len(parts) != 2:
+        return markdown, ""
+    return parts[0], parts[1].strip()
+
+
+def parse_attributes(text: str) -> list[tuple[str, str]]:
+    return [(m.group(1) or m.group(3), m.group(2) or "") for m in ATTRIBUTE.finditer(text)]
+
+
+def apply_annotations(root) -> list[tuple[str, str]]:
+    """reveal's addAttributes: an `.element` comment sets attributes on the element before
+    it (or its parent); a `.slide:` comment sets them on the slide. Returns the latter."""
+    slide: list[tuple[str, str]] = []
+    stack = [root]
+    while stack:
+        parent = stack.pop()
+        previous = parent
+        for child in parent:
+            if isinstance(child, lxml.html.HtmlComment):
+                text = child.text or ""
+                element = ELEMENT_ATTRIBUTES.search(text)
+                if element:
+                    for name, value in parse_attributes(element.group(1)):
+                        previous.set(name, value)
+                else:
+                    found = SLIDE_ATTRIBUTES.search(text)
+                    if found:
+                        slide += parse_attributes(found.group(1))
+                continue
+            if isinstance(child.tag, str):
+                if tag_of(child) != "br":
+                    previous = child
+                stack.append(child)
+    return slide
+
+
+def slide_attributes(pairs: list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """The `<!-- .slide: -->` attributes kb passes on to the slide's `<section>`."""
+    out: dict[str, str] = {}
+    for name, value in pairs:
+        name = name.lower()
+        if name == "id":
+            if slide_id(value):
+                out["id"] = value.strip()
+        elif name == "class":
+            if clean_classes(value):
+                out["class"] = clean_classes(value)
+        elif name == "data-background" and not COLOR.match(value.strip()):
+            out["data-background-image"] = value.strip()  # an image: resolved per page
+        elif name in SLIDE_ATTRS and SAFE_VALUE.match(value) and "url" not in value.lower():
+            out[name] = value.strip()
+    return tuple(out.items())
+
+
+def inner_html(root) -> str:
+    return (html.escape(root.text) if root.text else "") + "".join(
+        lxml.html.tostring(child, encoding=str) for child in root)
+
+
+def parse(fragment: str):
+    return lxml.html.fragment_fromstring(fragment or "", create_parent="div")
+
+
+def finish(root) -> None:
+    """Styles travel as data-style (the CSP refuses style attributes); hidden stays hidden."""
+    for el in root.iter():
+        if not isinstance(el.tag, str) or el.get("style") is None:
+            continue
+        style = clean_style(el.attrib.pop("style")) or ""
+        if not style:
+            continue
+        el.set("data-style", style)
+        found = HIDDEN.search(style)
+        if found and "display" in found.group(0).lower():
+            el.set("hidden", "")
+        elif found:
+            el.set("class", ((el.get("class") or "") + " kb-invisible").strip())
+
+
+def render_html(markdown: str) -> tuple[str, str, str, tuple, list, list]:
+    """Markdown → (html, text, heading, images, slide attribute pairs, notes html pieces)."""
+    if not markdown.strip():
+        return "", "", "", (), [], []
+    raw, math = to_html(markdown)
+    root = parse(raw)
+    for el in root.xpath(".//math | .//svg"):  # only kb's own MathML (see to_html)
+        el.drop_tree()
+    pairs = apply_annotations(root)
+    for el in root.iter():  # math in an attribute (alt text, a title) is its words
+        if isinstance(el.tag, str):
+            for name, value in el.attrib.items():
+                if math.mark in value:
+                    el.set(name, math.restore(value, plain=True))
+    for img in root.iter("img"):  # reveal decks write lazily loaded images as data-src
+        if not img.get("src") and img.get("data-src"):
+            img.set("src", img.get("data-src"))
+    asides = []
+    for aside in root.xpath(".//aside[contains(concat(' ', normalize-space(@class), ' '), ' notes ')]"):
+        asides.append(math.restore(inner_html(aside)))
+        aside.drop_tree()
+    clean = parse(sanitize(math.restore(inner_html(root))))
+    text, heading, images = read_tree(clean)
+    finish(clean)
+    return inner_html(clean), text, heading, images, pairs, asides
+
+
+def render_slide(markdown: str) -> Rendered:
+    """A slide's markdown (notes included) → its one render."""
+    visible, notes_md = split_notes(markdown)
+    body, text, heading, images, pairs, asides = render_html(visible)
+    notes = [render_html(notes_md)[:2]] if notes_md.strip() else []
+    notes += [html_part(aside) for aside in asides]
+    return Rendered(body, "".join(h for h, _ in notes), text,
+                    "\n".join(t for _, t in notes if t), heading, images, slide_attributes(pairs))
+
+
+def html_part(fragment: str) -> tuple[str, str]:
+    """An `<aside class="notes">`'s HTML (already rendered) → (sanitized html, text)."""
+    clean = parse(sanitize(fragment))
+    text = read_tree(clean)[0]
+    finish(clean)
+    return inner_html(clean), text
 
 
 def display_title(title: str, image_only: bool = False, from_ocr: bool = False) -> str:
@@ -62,42 +220,6 @@ def fold(word: str) -> str:
     """Lower case without accents: the key that the page's script compares words by."""
     decomposed = unicodedata.normalize("NFD", word.lower())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
-def preprocess(text: str) -> str:
-    """Make reveal-flavoured markdown palatable to Python-Markdown.
-
-    ```` ```python [1,6,10] ```` (reveal's line highlights) and ```` ```C# ```` become plain
-    language names; a layout `<div>` on a line of its own gets `markdown="1"` so the
-    markdown inside it is rendered (reveal's marked does that).
-    """
-    out, inside, opener = [], False, ""
-    for line in text.split("\n"):
-        match = FENCE_OPEN.match(line)
-        if inside:
-            stripped = line.strip()
-            if match and stripped and set(stripped) == {opener[0]} and len(stripped) >= len(opener):
-                inside = False
-            out.append(line)
-            continue
-        if match:
-            indent, fence, info, _rest = match.groups()
-            if fence[0] == "`" and "`" in _rest:  # inline code such as ```x```, not a fence
-                out.append(line)
-                continue
-            inside, opener = True, fence
-            lang = re.sub(r"[^\w+-]", "", info.replace("#", "sharp")).lower()
-            out.append(f"{indent}{fence}{lang}")
-            continue
-        out.append(LAYOUT_OPEN.sub(r'\1\2 markdown="1">', line))
-    return "\n".join(out)
-
-
-def keep_attribute(tag: str, attr: str, value: str):
-    if attr == "class":
-        kept = [c for c in value.split() if LANGUAGE_CLASS.match(c)]
-        return " ".join(kept) or None
-    return value
 
 
 class ImageResolver:
@@ -132,33 +254,16 @@ def rewrite_images(safe_html: str, resolver: ImageResolver) -> str:
         if not url:
             text = f"Image not available{': ' + label if label else ''}"
             return f'<span class="missing-img">{html.escape(text)}</span>'
-        extra = "".join(f' {k}="{html.escape(attrs[k])}"' for k in ("width", "height", "title")
-                        if attrs.get(k))
+        extra = "".join(f' {k}="{html.escape(attrs[k])}"' for k in KEPT_IMG_ATTRS if attrs.get(k))
         return (f'<img src="{html.escape(url)}" alt="{html.escape(alt)}"{extra} '
                 f'loading="lazy" decoding="async">')
 
     return IMG_TAG.sub(one, safe_html)
 
 
-def sanitize(raw_html: str) -> str:
-    return nh3.clean(raw_html, tags=TAGS, attributes=ATTRIBUTES, attribute_filter=keep_attribute,
-                     url_schemes=URL_SCHEMES, clean_content_tags={"script", "style"},
-                     link_rel="noopener noreferrer")
-
-
-def render_markdown(text: str, resolver: ImageResolver) -> Markup:
-    """Slide (or notes) markdown → sanitized HTML, safe to put in a page as is."""
-    if not text.strip():
-        return Markup("")
-    source = preprocess(text)
-    # reveal decks write lazily loaded images as <img data-src=…>: show them.
-    source = re.sub(r"<img\b(?![^>]*\ssrc=)([^>]*?)\sdata-src=", r"<img\1 src=", source,
-                    flags=re.IGNORECASE)
-    try:
-        raw = markdown.markdown(source, extensions=EXTENSIONS, output_format="html")
-    except Exception:  # a markdown bug must not cost the reader the slide: show it as text
-        raw = "<pre>" + html.escape(text) + "</pre>"
-    return Markup(rewrite_images(sanitize(raw), resolver))
+def render_markdown(text: str, resolver: "ImageResolver") -> Markup:
+    """Slide (or notes) markdown → sanitized HTML with images kb serves, safe to put in a page."""
+    return Markup(rewrite_images(render_slide(text).html, resolver)) if text.strip() else Markup("")
 
 
 # ---------------------------------------------------------------- query words to highlight

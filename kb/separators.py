@@ -2,11 +2,36 @@
 
 import re
 
-from kb.slide import fenced_lines
+# A backtick fence's info string has no backtick (```x``` on one line is inline code).
+FENCE = re.compile(r"^ {0,3}(`{3,}(?=[^`]*$)|~{3,})")
+
+
+def fenced_lines(lines: list[str]) -> list[bool]:
+    """For each line, whether it is inside (or delimits) a fenced code block. A fence that
+    is never closed is not a fence: its lines split as reveal.js splits them."""
+    flags = [False] * len(lines)
+    i = 0
+    while i < len(lines):
+        match = FENCE.match(lines[i])
+        if match:
+            opener = match.group(1)
+            end = next((j for j in range(i + 1, len(lines)) if closes(lines[j], opener)), None)
+            if end is not None:
+                flags[i:end + 1] = [True] * (end + 1 - i)
+                i = end
+        i += 1
+    return flags
+
+
+def closes(line: str, opener: str) -> bool:
+    match = FENCE.match(line)
+    return bool(match) and match.group(1)[0] == opener[0] and \
+        len(match.group(1)) >= len(opener) and not line.strip().lstrip(opener[0])
 
 
 def split_default(body: str) -> list[tuple[int, int, int, str]]:
-    """Split on `===` / `--` lines that stand between blank lines, outside code fences.
+    """Split on lines that are exactly `===` / `--` (as reveal.js's regexes read them: a
+    trailing space makes it text) standing between blank lines, outside code fences.
 
     Returns (h, v, line offset, markdown) for each slide.
     """
@@ -14,7 +39,7 @@ def split_default(body: str) -> list[tuple[int, int, int, str]]:
     fenced = fenced_lines(lines)
     slides, h, v, start = [], 0, 0, 0
     for i, line in enumerate(lines):
-        kind = line.rstrip(" \t")
+        kind = line
         if kind not in ("===", "--") or fenced[i]:
             continue
         blank_before = i == 0 or not lines[i - 1].strip()

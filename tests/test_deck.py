@@ -100,10 +100,32 @@ def test_horizontal_and_vertical_positions(content):
     assert [(s.h, s.v) for s in deck.slides][-1] == (2, 1)
 
 
-def test_separators_need_blank_lines_and_allow_trailing_spaces(content):
-    deck, _ = read(content, "one\n\n===   \n\ntwo\n--\nstill two\n\n--\t\n\nthree\n")
-    assert anchors(deck) == ["0", "1", "1/1"]
-    assert "still two" in deck.slides[1].body
+def test_separators_need_blank_lines_and_are_exactly_the_line(content):
+    deck, _ = read(content, "one\n\n===\n\ntwo\n--\nstill two\n\n--\n\nthree\n\n=== \n\nstill three\n")
+    assert anchors(deck) == ["0", "1", "1/1"]  # `=== ` (trailing space) is text, as in reveal.js
+    assert "still two" in deck.slides[1].body and "still three" in deck.slides[2].body
+
+
+def test_a_deck_setting_one_separator_gets_reveal_mds_default_for_the_other(content):
+    deck, _ = read(content, "---\nseparator: '^~~~$'\n---\n# a\n\n----\n\n# a down\n~~~\n# b\n")
+    assert anchors(deck) == ["0", "0/1", "1"]
+
+
+def test_notes_start_at_a_line_initial_note_and_asides_are_notes(content):
+    deck, _ = read(content, """
+        # One
+
+        text  note: not notes
+
+          note: indented is text in reveal.js
+
+        <aside class="notes">aside words</aside>
+
+        Note: spoken words
+        """)
+    slide = deck.slides[0]
+    assert "indented is text" in slide.body and "spoken" not in slide.body
+    assert "spoken words" in slide.notes and "aside words" in slide.notes and "aside" not in slide.body
 
 
 def test_setext_heading_is_not_a_separator(content):

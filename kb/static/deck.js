@@ -1,168 +1,26 @@
-/* kb deck viewer: a small reveal.js-like presenter over the server-rendered slide list.
- *
- * - `#/h/v` (0-based, `#/h` means v = 0, exactly reveal.js's hash) shows that slide at once;
- *   changing the hash moves to the slide; ←/→ move between stacks, ↑/↓ inside a stack,
- *   Space/PageDown/PageUp go through every slide in order, Home/End to the ends.
- * - `?q=…` marks the query's words (as the search matched them: the server sends the list
- *   of words of this deck that match, plus `word*` prefixes) with <mark>, in text nodes
- *   only; "Clear highlighting" removes them.
- * - Each slide's "Link to slide" copies its deep link.
- * Without JavaScript the page lists every slide, and `#/h/v` scrolls to it (each slide's
- * id is "/h/v"). */
+/* The deck page: reveal.js presents the server-rendered slides; kb adds what reveal.js
+   lacks — the words of the query marked, the match bar, copy link, and slides of big decks
+   fetched in pieces. Without script the page is every sent slide in order (the
+   `#/h/v` anchors scroll to them), because the `reveal` class is only added here. */
 (function () {
   "use strict";
+  var deck = document.getElementById("kb-deck");
+  var box = document.getElementById("kb-slides");
+  if (!deck || !box || typeof Reveal === "undefined") return;
 
-  var deck = document.getElementById("deck");
-  if (!deck) return;
-  var wraps = Array.prototype.slice.call(deck.querySelectorAll(".slide-wrap"));
-  if (!wraps.length) return;
-
-  var bar = document.getElementById("viewer-bar");
-  var position = document.getElementById("position");
-  var missing = document.getElementById("slide-missing");
-  var toggleAll = document.getElementById("toggle-all");
-  var toc = document.getElementById("toc");
-
-  /* stacks[h] = list of wraps in vertical order; order = every slide, reading order */
-  var stacks = {};
-  var hs = [];
-  wraps.forEach(function (wrap) {
-    var h = parseInt(wrap.getAttribute("data-h"), 10);
-    var v = parseInt(wrap.getAttribute("data-v"), 10);
-    wrap._h = h;
-    wrap._v = v;
-    if (!stacks[h]) { stacks[h] = []; hs.push(h); }
-    stacks[h].push(wrap);
-    /* The id "/h/v" serves deep links without JavaScript; here the viewer handles the
-       hash, so the browser must not also scroll to it. */
-    wrap.setAttribute("data-id", wrap.id);
-    wrap.removeAttribute("id");
-  });
-  hs.sort(function (a, b) { return a - b; });
-  hs.forEach(function (h) { stacks[h].sort(function (a, b) { return a._v - b._v; }); });
-  var order = [];
-  hs.forEach(function (h) { order = order.concat(stacks[h]); });
-
-  var current = null;
-  var showAll = false;
-
-  function anchorOf(wrap) {
-    return wrap._v === 0 ? String(wrap._h) : wrap._h + "/" + wrap._v;
+  /* Styles the deck set travel as data-style: the page's CSP refuses style attributes,
+     the CSSOM is allowed. */
+  function applyStyles(root) {
+    root.querySelectorAll("[data-style]").forEach(function (el) { el.style.cssText = el.getAttribute("data-style"); });
   }
 
-  function find(h, v) {
-    var stack = stacks[h];
-    if (!stack) return null;
-    for (var i = 0; i < stack.length; i++) if (stack[i]._v === v) return stack[i];
-    return null;
-  }
-
-  /* "#/2/1" → [2, 1]; "#/2" → [2, 0]; anything else → null */
-  function parseHash(hash) {
-    var m = /^#\/(\d+)(?:\/(\d+))?\/?$/.exec(hash || "");
-    if (!m) return null;
-    return [parseInt(m[1], 10), m[2] === undefined ? 0 : parseInt(m[2], 10)];
-  }
-
-  function setHash(wrap) {
-    var hash = "#/" + anchorOf(wrap);
-    if (location.hash !== hash) {
-      history.replaceState(history.state, "", location.pathname + location.search + hash);
-    }
-  }
-
-  function show(wrap, updateHash) {
-    if (!wrap) return;
-    if (current) {
-      current.classList.remove("current");
-      current.removeAttribute("aria-current");
-    }
-    current = wrap;
-    wrap.classList.add("current");
-    wrap.setAttribute("aria-current", "true");
-    if (updateHash) setHash(wrap);
-    var stack = stacks[wrap._h];
-    var index = order.indexOf(wrap);
-    var hIndex = hs.indexOf(wrap._h);
-    position.textContent = "Slide #/" + anchorOf(wrap) + " · " + (index + 1) + " of " + order.length +
-      (stack.length > 1 ? " · " + (stack.indexOf(wrap) + 1) + " of " + stack.length + " in this stack" : "");
-    setDisabled("left", hIndex <= 0);
-    setDisabled("right", hIndex >= hs.length - 1);
-    setDisabled("up", stack.indexOf(wrap) <= 0);
-    setDisabled("down", stack.indexOf(wrap) >= stack.length - 1);
-    Array.prototype.forEach.call(deck.querySelectorAll(".toc a[data-anchor]"), function (a) {
-      if (a.getAttribute("data-anchor") === anchorOf(wrap)) a.setAttribute("aria-current", "true");
-      else a.removeAttribute("aria-current");
-    });
-    if (showAll) wrap.scrollIntoView({ block: "start" });
-  }
-
-  function setDisabled(direction, disabled) {
-    var button = bar.querySelector('[data-go="' + direction + '"]');
-    if (button) button.disabled = disabled;
-  }
-
-  function go(direction) {
-    if (!current) return;
-    var h = current._h;
-    var stack = stacks[h];
-    var hIndex = hs.indexOf(h);
-    var vIndex = stack.indexOf(current);
-    var target = null;
-    if (direction === "left" && hIndex > 0) target = stacks[hs[hIndex - 1]][0];
-    else if (direction === "right" && hIndex < hs.length - 1) target = stacks[hs[hIndex + 1]][0];
-    else if (direction === "up" && vIndex > 0) target = stack[vIndex - 1];
-    else if (direction === "down" && vIndex < stack.length - 1) target = stack[vIndex + 1];
-    else if (direction === "next") target = order[order.indexOf(current) + 1] || null;
-    else if (direction === "prev") target = order[order.indexOf(current) - 1] || null;
-    else if (direction === "first") target = order[0];
-    else if (direction === "last") target = order[order.length - 1];
-    if (target) {
-      missing.hidden = true;
-      show(target, true);
-    }
-  }
-
-  function fromHash() {
-    var hash = location.hash;
-    var pos = parseHash(hash);
-    var wrap = pos ? find(pos[0], pos[1]) : null;
-    if (wrap) {
-      missing.hidden = true;
-      show(wrap, false);
-      return;
-    }
-    if (hash && hash !== "#" && hash !== "#/") {
-      var fallback = pos && stacks[pos[0]] ? stacks[pos[0]][0] : order[0];
-      missing.textContent = "This deck has no slide " + hash.slice(1) + "; showing slide #/" +
-        anchorOf(fallback) + " instead.";
-      missing.hidden = false;
-      show(fallback, false);
-    } else {
-      show(current || order[0], false);
-    }
-  }
-
-  /* ------------------------------------------------------------ highlighting */
-  function fold(word) {
-    return word.toLowerCase().normalize("NFD").replace(/\p{M}/gu, "");
-  }
-
-  var words = new Set();
-  var prefixes = [];
+  /* ------------------------------------------------------------ marking the query's words */
+  function fold(word) { return word.toLowerCase().normalize("NFD").replace(/\p{M}/gu, ""); }
+  var words = new Set(), prefixes = [];
   try {
     JSON.parse(deck.getAttribute("data-terms") || "[]").forEach(function (w) { words.add(fold(w)); });
     prefixes = JSON.parse(deck.getAttribute("data-prefixes") || "[]").map(fold);
   } catch (e) { /* nothing to mark */ }
-  /* Without a word list from the server (it always sends one), fall back to the query's
-     own words: case-insensitive, as prefixes of at least three letters. */
-  var query = new URLSearchParams(location.search).get("q") || "";
-  if (!deck.hasAttribute("data-terms") && query) {
-    (query.match(/[\p{L}\p{N}]+/gu) || []).forEach(function (w) {
-      if (w.length >= 3 && !/^(AND|OR|NOT)$/.test(w)) prefixes.push(fold(w));
-    });
-  }
-
   var WORD = /[\p{L}\p{N}\p{M}]+/gu;
 
   function matches(word) {
@@ -173,21 +31,18 @@
   }
 
   function markIn(root) {
+    if (!words.size && !prefixes.length) return 0;
     var walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT, {
       acceptNode: function (node) {
         var parent = node.parentNode;
-        if (!parent || /^(SCRIPT|STYLE|TEXTAREA|MARK)$/.test(parent.nodeName)) return NodeFilter.FILTER_REJECT;
+        if (!parent || /^(SCRIPT|STYLE|TEXTAREA|MARK)$/.test(parent.nodeName) || parent.closest("aside.notes")) return NodeFilter.FILTER_REJECT;
         return node.nodeValue.trim() ? NodeFilter.FILTER_ACCEPT : NodeFilter.FILTER_REJECT;
       }
     });
-    var nodes = [];
+    var nodes = [], count = 0;
     while (walker.nextNode()) nodes.push(walker.currentNode);
-    var count = 0;
     nodes.forEach(function (node) {
-      var text = node.nodeValue;
-      var pieces = [];
-      var last = 0;
-      var m;
+      var text = node.nodeValue, pieces = [], last = 0, m;
       WORD.lastIndex = 0;
       while ((m = WORD.exec(text)) !== null) {
         if (!matches(m[0])) continue;
@@ -205,154 +60,123 @@
       pieces.forEach(function (p) { fragment.appendChild(p); });
       node.parentNode.replaceChild(fragment, node);
     });
+    if (count) root.classList.add("kb-has-marks");
     return count;
   }
 
-  function highlight() {
-    if (!words.size && !prefixes.length) return;
-    var total = 0;
-    var slidesHit = 0;
-    wraps.forEach(function (wrap) {
-      var n = 0;
-      wrap.querySelectorAll(".slide, .notes-body, .ocr-body").forEach(function (part) { n += markIn(part); });
-      if (n) {
-        slidesHit++;
-        wrap.classList.add("has-marks");
-        var a = deck.querySelector('.toc a[data-anchor="' + anchorOf(wrap) + '"]');
-        if (a) a.classList.add("has-marks");
-        /* matches only in the notes or the OCR text: open them so the reader sees them */
-        wrap.querySelectorAll("details").forEach(function (d) {
-          if (d.querySelector("mark.kb-hl")) d.open = true;
-        });
-      }
-      total += n;
-    });
-    var next = document.getElementById("next-match");
-    if (next) next.hidden = slidesHit < 1;
-    var status = document.getElementById("highlight-status");
-    if (status) {
-      status.textContent = total
-        ? total + " match" + (total === 1 ? "" : "es") + " of “" + query + "” marked on " + slidesHit +
-          " slide" + (slidesHit === 1 ? "" : "s") + "."
-        : "No words of “" + query + "” appear as text on these slides (the match may be in an image).";
-    }
+  function prepare(section) {
+    applyStyles(section);
+    markIn(section);
   }
 
-  function clearHighlight(event) {
-    if (event) event.preventDefault();
-    Array.prototype.forEach.call(deck.querySelectorAll("mark.kb-hl"), function (mark) {
-      var parent = mark.parentNode;
-      parent.replaceChild(document.createTextNode(mark.textContent), mark);
-      parent.normalize();
+  /* ------------------------------------------------------------ big decks: pieces on demand */
+  /* Slides not sent whole are bare <section>s (no data-kb): reveal.js counts them, and the
+     page asks for the piece of 40 slides around the one shown. */
+  var pending = {};
+  var count = Number(deck.dataset.count);
+  function isEmpty(section) { return section && !section.hasAttribute("data-kb"); }
+
+  function fill(slides) {
+    var all = Reveal.getSlides();
+    slides.forEach(function (s) {
+      var section = all[s.position];
+      if (!isEmpty(section)) return;
+      section.innerHTML = '<span class="kb-anchor" id="/' + s.anchor + '"></span>' + s.html +
+        (s.notes_html ? '<aside class="notes">' + s.notes_html + "</aside>" : "");
+      section.setAttribute("data-kb", String(s.position));
+      prepare(section);
     });
-    deck.querySelectorAll(".has-marks").forEach(function (n) { n.classList.remove("has-marks"); });
-    words = new Set();
-    prefixes = [];
-    var barNotice = document.getElementById("highlight-bar");
-    if (barNotice) barNotice.hidden = true;
-    history.replaceState(history.state, "", location.pathname + location.hash);
+    Reveal.sync();
+    countMatches();
   }
 
-  /* ------------------------------------------------------------ copy links */
-  function copyLink(event) {
-    var a = event.currentTarget;
-    var url = new URL(a.getAttribute("data-url"), location.href).href;
-    if (!navigator.clipboard || !window.isSecureContext) return;  // plain link then
+  function ensure(position) {
+    var all = Reveal.getSlides();
+    var piece = Math.floor(Math.max(0, position - 10) / 40) * 40;
+    [piece, piece + 40].forEach(function (from) {
+      if (from >= count || pending[from]) return;
+      if (!isEmpty(all[from]) && !isEmpty(all[Math.min(from + 39, count - 1)])) return;
+      pending[from] = true;
+      var url = deck.dataset.pieces + "?from=" + from + (deck.dataset.q ? "&q=" + encodeURIComponent(deck.dataset.q) : "");
+      fetch(url, { headers: { Accept: "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : { slides: [] }; })
+        .then(function (data) { fill(data.slides || []); })
+        .catch(function () { pending[from] = false; });
+    });
+  }
+
+  function positionOf(slide) { return Reveal.getSlides().indexOf(slide); }
+
+  /* ------------------------------------------------------------ match bar and copy link */
+  var nextMatch = document.getElementById("kb-next-match");
+  var status = document.getElementById("kb-match-status");
+  function countMatches() {
+    if (!status) return;
+    var marks = box.querySelectorAll("mark.kb-hl").length;
+    var slides = box.querySelectorAll("section.kb-has-marks").length;
+    if (marks) status.textContent = marks + " match" + (marks === 1 ? "" : "es") + " on " + slides + " slide" + (slides === 1 ? "" : "s") + " of this deck.";
+    if (nextMatch) nextMatch.hidden = !marks;
+  }
+  if (nextMatch) nextMatch.addEventListener("click", function () {
+    var all = Reveal.getSlides().filter(function (s) { return s.classList.contains("kb-has-marks"); });
+    if (!all.length) return;
+    var here = positionOf(Reveal.getCurrentSlide());
+    var next = all.find(function (s) { return positionOf(s) > here; }) || all[0];
+    var at = Reveal.getIndices(next);
+    Reveal.slide(at.h, at.v);
+  });
+
+  var clear = document.getElementById("kb-clear");
+  if (clear) clear.addEventListener("click", function (event) {  /* stay on this slide */
     event.preventDefault();
-    navigator.clipboard.writeText(url).then(function () {
-      flash(a, "Link copied");
-    }, function () {
-      location.href = url;
-    });
-  }
-
-  function flash(a, text) {
-    var note = a.querySelector(".copied") || document.createElement("span");
-    note.className = "copied";
-    note.textContent = text;
-    a.appendChild(note);
-    setTimeout(function () { if (note.parentNode) note.parentNode.removeChild(note); }, 1600);
-  }
-
-  /* ------------------------------------------------------------ wiring */
-  document.body.classList.add("viewer");
-  bar.hidden = false;
-  bar.addEventListener("click", function (event) {
-    var button = event.target.closest("[data-go]");
-    if (button) go(button.getAttribute("data-go"));
+    location.href = clear.getAttribute("href") + location.hash;
   });
-  toggleAll.addEventListener("click", function () {
-    showAll = !showAll;
-    document.body.classList.toggle("show-all", showAll);
-    toggleAll.setAttribute("aria-pressed", String(showAll));
-    toggleAll.textContent = showAll ? "One slide at a time" : "Show all slides";
-    if (current) current.scrollIntoView({ block: "start" });
-  });
-  deck.querySelectorAll(".copy-link").forEach(function (a) { a.addEventListener("click", copyLink); });
-  var nextMatch = document.getElementById("next-match");
-  if (nextMatch) {
-    nextMatch.addEventListener("click", function () {
-      var start = order.indexOf(current);
-      for (var i = 1; i <= order.length; i++) {
-        var wrap = order[(start + i) % order.length];
-        if (wrap.classList.contains("has-marks")) {
-          missing.hidden = true;
-          show(wrap, true);
-          return;
-        }
-      }
-    });
-  }
-  var clear = document.getElementById("clear-highlight");
-  if (clear) clear.addEventListener("click", clearHighlight);
-  if (toc) {
-    toc.addEventListener("click", function (event) {
-      var a = event.target.closest("a[data-anchor]");
-      if (!a) return;
-      event.preventDefault();
-      var pos = parseHash("#/" + a.getAttribute("data-anchor"));
-      show(find(pos[0], pos[1]), true);
-      missing.hidden = true;
-      if (window.matchMedia("(max-width: 60rem)").matches) toc.open = false;
+
+  var copy = document.getElementById("kb-copy-link");
+  var copied = document.getElementById("kb-copied");
+  if (copy && navigator.clipboard) {
+    copy.hidden = false;
+    copy.addEventListener("click", function () {
+      var url = location.href;
+      navigator.clipboard.writeText(url).then(function () { copied.textContent = "Copied " + location.hash; },
+        function () { copied.textContent = url; });
     });
   }
 
-  /* Links inside slides to other slides (`#/3`) move the viewer through the hash. */
-  window.addEventListener("hashchange", fromHash);
-
-  document.addEventListener("keydown", function (event) {
-    if (event.ctrlKey || event.metaKey || event.altKey) return;
-    var target = event.target;
-    if (target && (/^(INPUT|TEXTAREA|SELECT|BUTTON)$/.test(target.tagName) || target.isContentEditable)) {
-      if (target.tagName !== "BUTTON" || !/^Arrow/.test(event.key)) return;
+  /* ------------------------------------------------------------ speaker view under the CSP
+     reveal's notes plugin writes its speaker page (inline script) into about:blank, which
+     the CSP would stop; it opens kb's copy of that page instead (split into files). */
+  var open = window.open;
+  window.open = function (url, name, features) {
+    if (url === "about:blank" && name === "reveal.js - Notes") {
+      var win = open.call(window, deck.dataset.speaker, name, features);
+      if (!win) return win;
+      return new Proxy(win, {
+        get: function (target, prop) {
+          if (prop === "document") return { write: function () {} };
+          var value = target[prop];
+          return typeof value === "function" ? value.bind(target) : value;
+        },
+        set: function (target, prop, value) { target[prop] = value; return true; }
+      });
     }
-    var keys = {
-      ArrowLeft: "left", ArrowRight: "right", ArrowUp: "up", ArrowDown: "down",
-      PageDown: "next", PageUp: "prev", " ": "next", Home: "first", End: "last"
-    };
-    var direction = keys[event.key];
-    if (!direction || (showAll && /^(ArrowUp|ArrowDown| |PageUp|PageDown)$/.test(event.key))) return;
-    if (event.key === " " && event.shiftKey) direction = "prev";
-    event.preventDefault();
-    go(direction);
+    return open.apply(window, arguments);
+  };
+
+  /* ------------------------------------------------------------ reveal.js */
+  box.classList.add("reveal");
+  document.body.classList.add("kb-presenting");
+  box.querySelectorAll("section[data-kb]").forEach(prepare);
+  Reveal.initialize({
+    embedded: true, hash: true, respondToHashChanges: true, history: false,
+    slideNumber: "h/v", showSlideNumber: "all", controls: true, progress: true,
+    center: true, width: 960, height: 700, margin: 0.04, transition: "none",
+    scrollActivationWidth: null,  /* a phone gets the slide canvas too, not the scroll view */
+    plugins: [RevealNotes]
+  }).then(function () {
+    countMatches();
+    ensure(positionOf(Reveal.getCurrentSlide()));
+    box.focus({ preventScroll: true });
   });
-
-  /* Swipes on a phone: left/right between stacks, up/down inside one. */
-  var touch = null;
-  var slidesBox = document.getElementById("slides");
-  slidesBox.addEventListener("touchstart", function (event) {
-    if (event.touches.length === 1) touch = [event.touches[0].clientX, event.touches[0].clientY];
-  }, { passive: true });
-  slidesBox.addEventListener("touchend", function (event) {
-    if (!touch || showAll) return;
-    var dx = event.changedTouches[0].clientX - touch[0];
-    var dy = event.changedTouches[0].clientY - touch[1];
-    touch = null;
-    if (Math.abs(dx) > 60 && Math.abs(dx) > 2 * Math.abs(dy)) go(dx < 0 ? "right" : "left");
-  }, { passive: true });
-
-  if (toc && window.matchMedia("(max-width: 60rem)").matches) toc.open = false;
-  highlight();
-  fromHash();
-  window.scrollTo(0, 0);
+  Reveal.on("slidechanged", function (event) { ensure(positionOf(event.currentSlide)); });
 })();

@@ -12,10 +12,12 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
+from markupsafe import Markup
+
 from kb.deck import DECK_SUFFIXES, Deck, deck_id, read_deck
 from kb.schema import load_manifest, manifest_path
 from kb.errors import KbError
-from kb.render import ImageResolver, display_title, render_markdown
+from kb.render import ImageResolver, display_title, rewrite_images
 from kb.search import SlideIndex
 from kb.settings import Settings
 from kb.slidekeys import slide_key
@@ -169,10 +171,25 @@ class Catalog:
                 deck=deck.id, h=slide.h, v=slide.v,
                 title=display_title(slide.title or doc.get("title") or "", slide.image_only,
                                     from_ocr=not slide.title and bool(doc.get("title"))),
-                html=render_markdown(slide.markdown, resolver),
-                notes_html=render_markdown(slide.notes, resolver),
+                # the deck reader's own render (the index holds the same), images served
+                html=Markup(rewrite_images(slide.html, resolver)),
+                notes_html=Markup(rewrite_images(slide.notes_html, resolver)),
+                attrs=section_attributes(slide.attrs, resolver),
                 notes=slide.notes, text=slide.body, ocr=doc.get("ocr") or "",
                 image_only=slide.image_only, alt=slide.alt,
                 key=slide_key(slide.body, slide.alt, doc.get("ocr") or "")))
         info = DeckInfo(deck.id, deck.title, deck.date, deck.tags, len(deck.slides))
         return DeckView(info, tuple(slides), tuple(p.as_dict() for p in problems))
+
+
+def section_attributes(attrs: tuple[tuple[str, str], ...], resolver: ImageResolver) -> tuple:
+    """A slide's own `<section>` attributes for the page: a background image only when kb
+    serves it (never a remote one)."""
+    out = []
+    for name, value in attrs:
+        if name == "data-background-image":
+            value = resolver.local(value)
+            if not value:
+                continue
+        out.append((name, value))
+    return tuple(out)

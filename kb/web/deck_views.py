@@ -12,6 +12,9 @@ from kb.web.forms import MAX_TAG
 from kb.web.pages import page, site
 
 bp = Blueprint("decks", __name__)
+INLINE_SLIDES = 40  # slides sent whole in a deck page; the rest come in pieces
+PIECE = 40  # slides per piece (`/api/decks/<id>?from=N`)
+TOC_SLIDES = 300  # slides named in the page's slide list
 
 
 def deck_or_404(ident: str) -> DeckView:
@@ -50,6 +53,10 @@ def deck_json(context: dict) -> dict:
         data["highlight"] = {"words": context["terms"], "prefixes": context["prefixes"]}
     if context["slide"] is not None:
         data["slides"] = [context["slide"].as_dict()]
+    elif context["start"] is not None:  # a piece: the page asks for the slides it lacks
+        start = context["start"]
+        data["slides"] = [dict(s.as_dict(), position=start + i)
+                          for i, s in enumerate(context["view"].slides[start:start + PIECE])]
     data["moved"] = context["moved"].as_dict() if context["moved"] else None
     data["related"] = {anchor: [r.as_dict() for r in found]
                        for anchor, found in context["related"].items()}
@@ -62,7 +69,10 @@ def deck_page(ident: str) -> dict:
     q = (request.args.get("q") or "")[:MAX_QUERY]
     terms, prefixes = highlight_terms(q, view.texts()) if q.strip() else ([], [])
     anchor = request.args.get("anchor") or request.args.get("slide")
+    start = request.args.get("from", "")
     return {"view": view, "q": q, "terms": terms, "prefixes": prefixes,
+            "start": int(start) if start.isdigit() and len(start) < 9 else None,
+            "inline": INLINE_SLIDES, "toc_slides": TOC_SLIDES,
             "marking": any(query_terms(q)) if q.strip() else False,  # not for `tag:X` alone
             "slide": slide_or_404(view, anchor) if anchor is not None else None,
             "results_url": search_url(q) if q.strip() else None,

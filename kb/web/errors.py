@@ -54,6 +54,11 @@ def crash(err: Exception):
 @bp.after_app_request
 def security_headers(response):
     headers = response.headers
+    if request.path.startswith("/decks/") and request.path != "/decks/":
+        # reveal.js's speaker view shows the deck in frames of its own (same origin only)
+        headers.setdefault("Content-Security-Policy", CSP.replace("frame-ancestors 'none'",
+                                                                  "frame-ancestors 'self'"))
+        headers.setdefault("X-Frame-Options", "SAMEORIGIN")
     headers.setdefault("Content-Security-Policy", CSP)
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "same-origin")

@@ -44,6 +44,7 @@ class SlideView:
     text: str
     ocr: str
     image_only: bool
+    attrs: tuple[tuple[str, str], ...] = ()  # the slide's own <section> attributes (id, data-background…)
     alt: str = ""
     key: str = ""  # kb.slidekeys: the links kb gives out carry it as `?s=`
 
@@ -75,6 +76,19 @@ class DeckView:
         for slide in self.slides:
             stacks.setdefault(slide.h, []).append(slide)
         return [stacks[h] for h in sorted(stacks)]
+
+    def sections(self, inline: int) -> list[list[tuple[int, SlideView, bool]]]:
+        """The stacks as the page sends them: (position, slide, whole?) — only the first
+        `inline` slides are sent whole, the others as empty sections the page fills on
+        demand (so a deck of any size answers with a bounded first response)."""
+        position, out = 0, []
+        for stack in self.stacks:
+            row = []
+            for slide in stack:
+                row.append((position, slide, position < inline))
+                position += 1
+            out.append(row)
+        return out
 
     def slide(self, anchor: str) -> SlideView | None:
         anchor = anchor.strip().strip("/")
