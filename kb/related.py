@@ -14,6 +14,7 @@ import math
 import threading
 from collections import Counter, OrderedDict
 from dataclasses import dataclass
+from itertools import islice
 
 from whoosh import query as Q
 
@@ -30,6 +31,7 @@ MIN_WORDS = 3  # a slide with fewer distinct words ("Questions?") has no topic t
 MIN_SHARED = 2  # one rare word in common ("cover", "overview") is not a topic
 FIELDS = ("title", "body", "alt", "ocr")
 CACHE_DECKS = 64
+MAX_SLIDES = 120  # slides of one deck given related slides (a deck's first ones): ~5 ms each
 
 
 @dataclass(frozen=True)
@@ -105,14 +107,18 @@ def related_for_slide(searcher, weights: Weights, doc: dict, vectors: dict) -> t
 class RelatedSlides:
     """Related slides per deck, cached per index generation."""
 
-    def __init__(self, index):
+    def __init__(self, index, max_slides: int = MAX_SLIDES):
         self.index = index  # kb.search.SlideIndex
+        self.max_slides = max_slides
         self.lock = threading.Lock()
         self.cache: OrderedDict = OrderedDict()  # (generation, deck) → {anchor: (Related…)}
         self.computed = 0  # decks computed (not served from the cache): for tests
+        self.queries = 0  # slides looked up, one query each: for tests
 
     def for_deck(self, deck: str) -> dict[str, tuple[Related, ...]]:
-        """anchor → related slides of the deck's indexed slides ({} without an index)."""
+        """anchor → related slides of the deck's first `max_slides` indexed slides (the
+        work of one page request stays bounded whatever the deck's size); {} without an
+        index."""
         try:
             searcher = self.index.searcher()
         except KbError:
@@ -123,7 +129,8 @@ class RelatedSlides:
                 self.cache.move_to_end(key)
                 return self.cache[key]
         weights, vectors, answer = Weights(searcher), {}, {}
-        for doc in searcher.documents(deck=deck):
+        for doc in islice(searcher.documents(deck=deck), self.max_slides):
+            self.queries += 1
             found = related_for_slide(searcher, weights, doc, vectors)
             if found:
                 answer[doc["anchor"]] = found

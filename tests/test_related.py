@@ -103,3 +103,11 @@ def test_deck_page_and_its_json_show_related_slides(sample):
             assert box.is_hidden()
             tab.locator('#related .related[data-for="0"] a').first.click()
             tab.wait_for_url(f"**/decks/{MULTIPLE}?s=*#/0")
+
+
+def test_work_per_deck_is_bounded(sample):
+    related = RelatedSlides(SlideIndex(sample), max_slides=3)
+    answer = related.for_deck(LINEAR)
+    assert related.queries == 3 and set(answer) <= {"0", "1", "2"} and "1" in answer
+    related.for_deck(LINEAR)
+    assert related.queries == 3  # cached

@@ -58,8 +58,9 @@ def deck_json(context: dict) -> dict:
         data["slides"] = [dict(s.as_dict(), position=start + i)
                           for i, s in enumerate(context["view"].slides[start:start + PIECE])]
     data["moved"] = context["moved"].as_dict() if context["moved"] else None
+    wanted = {s["anchor"] for s in data["slides"]}  # a piece or one slide: theirs only
     data["related"] = {anchor: [r.as_dict() for r in found]
-                       for anchor, found in context["related"].items()}
+                       for anchor, found in context["related"].items() if anchor in wanted}
     return data
 
 
