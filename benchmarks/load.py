@@ -268,7 +268,7 @@ def main(argv=None) -> int:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--max-seconds", type=float, default=300)
-    parser.add_argument("--threads", type=int, default=8, help="waitress threads of kb serve")
+    parser.add_argument("--threads", type=int, default=8, help="threads per worker of kb serve (gunicorn)")
     parser.add_argument("--churn", action="store_true",
                         help="with --synthetic: edit decks and reindex while the load runs")
     parser.add_argument("--seed", type=int, default=1)

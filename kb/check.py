@@ -1,4 +1,4 @@
-"""`kb check`: the data-quality report of a content folder (SPEC §3)."""
+"""`kb check`: the data-quality report of a content folder (docs/commands.md)."""
 
 import hashlib
 import os

@@ -1,45 +1,18 @@
-"""Deck files → `Deck`s of `Slide`s (SPEC §1–2): frontmatter, separators, images."""
+"""Deck files → `Deck`s of `Slide`s (docs/deck-format.md): frontmatter, separators, images."""
 
 import datetime as dt
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-import yaml
-from frontmatter.default_handlers import YAMLHandler
-
 from kb.media import resolve_image
+from kb.meta import split_frontmatter
+from kb.problem import Problem
 from kb.separators import safe_separator, split_custom, split_default
 from kb.render import render_slide
 
 DECK_SUFFIXES = (".md", ".markdown", ".txt")
-MAX_META_ITEMS = 5000
 FILE_NAME_ALT = re.compile(r"^[\w .-]*\.(png|jpe?g|gif|svg|webp|bmp|tiff?)$", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class Problem:
-    """Something wrong with the content, reported against a file (and slide)."""
-
-    file: str
-    message: str
-    anchor: str | None = None
-    line: int | None = None
-    level: str = "warning"  # or "error"
-
-    def as_dict(self) -> dict:
-        out = {"file": self.file, "message": self.message}
-        if self.anchor is not None:
-            out["anchor"] = self.anchor
-        if self.line is not None:
-            out["line"] = self.line
-        out["level"] = self.level
-        return out
-
-    def __str__(self) -> str:
-        where = self.file + (f":{self.line}" if self.line else "")
-        where += f" #/{self.anchor}" if self.anchor is not None else ""
-        return f"{where}: {self.message}"
 
 
 @dataclass(frozen=True)
@@ -128,80 +101,6 @@ def decode(data: bytes, name: str) -> tuple[str | None, Problem | None]:
     return text.replace("\r\n", "\n").replace("\r", "\n"), None
 
 
-def split_frontmatter(text: str, name: str) -> tuple[dict, str, int, list[Problem]]:
-    """Returns (metadata, body, line number where the body starts, problems)."""
-    lines = text.split("\n")
-    if not lines or lines[0].rstrip() != "---":
-        return {}, text, 1, []
-    end = next((i for i in range(1, len(lines)) if lines[i].rstrip() in ("---", "...")), None)
-    if end is None:
-        return {}, text, 1, [Problem(name, "frontmatter opened with '---' is never closed; "
-                                           "read as slide text", line=1, level="error")]
-    block, body = "\n".join(lines[1:end]), "\n".join(lines[end + 1 :])
-    try:
-        meta = YAMLHandler().load(block) if block.strip() else {}
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        line = mark.line + 2 if mark else 1
-        reason = getattr(err, "problem", None) or "invalid YAML"
-        return {}, body, end + 2, [Problem(name, f"frontmatter is not valid YAML ({reason}); "
-                                                 "it was skipped, the slides are indexed", line=line, level="error")]
-    if not isinstance(meta, dict):
-        return {}, body, end + 2, [Problem(name, "frontmatter is not a YAML mapping of keys; skipped",
-                                           line=2, level="error")]
-    if expanded_size(meta) > MAX_META_ITEMS:  # YAML aliases can nest into a "billion laughs"
-        return {}, body, end + 2, [Problem(name, "frontmatter expands to too many values "
-                                                 "(nested YAML aliases?); skipped", line=2, level="error")]
-    return meta, body, end + 2, []
-
-
-def expanded_size(value, budget: int = 10_000) -> int:
-    """How many values `value` holds once aliases are expanded, counting up to `budget`."""
-    stack, count = [value], 0
-    while stack and count <= budget:
-        item = stack.pop()
-        count += 1
-        if isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, (list, tuple, set)):
-            stack.extend(item)
-    return count
-
-
-def parse_date(value, name: str) -> tuple[dt.datetime | None, list[Problem]]:
-    """An ISO 8601 string or YAML date → naive UTC datetime."""
-    if value is None or value == "":
-        return None, []
-    if isinstance(value, dt.datetime):
-        when = value
-    elif isinstance(value, dt.date):
-        when = dt.datetime(value.year, value.month, value.day)
-    else:
-        text = str(value).strip().replace("Z", "+00:00")
-        try:
-            when = dt.datetime.fromisoformat(text)
-        except ValueError:
-            return None, [Problem(name, f"date {value!r} is not an ISO 8601 date such as "
-                                        "'2019-10-23T00:00:00.000Z'; ignored", line=2)]
-    if when.tzinfo is not None:
-        when = when.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    return when, []
-
-
-def parse_tags(meta: dict) -> tuple[str, ...]:
-    raw = meta.get("tags", meta.get("tag"))
-    if raw is None:
-        return ()
-    items = raw if isinstance(raw, (list, tuple)) else str(raw).split(",")
-    tags = []
-    for item in items:
-        tag = str(item).strip()
-        if tag and tag.lower() not in (t.lower() for t in tags):
-            tags.append(tag)
-    return tuple(tags)
-
-
 def make_slide(deck: str, h: int, v: int, line: int, markdown: str, deck_path: Path,
                content: Path, name: str, problems: list[Problem]) -> Slide:
     anchor = f"{h}" if v == 0 else f"{h}/{v}"
@@ -234,15 +133,12 @@ def read_deck(path: Path, content: Path, data: bytes | None = None) -> tuple[Dec
     if problem:
         return None, [problem]
     meta, body, body_line, problems = split_frontmatter(text, name)
-    date, date_problems = parse_date(meta.get("date"), name)
-    problems += date_problems
-    kind = str(meta.get("type") or "reveal").strip().lower()
-    if kind != "reveal":
+    if meta.type != "reveal":
         parts = [(0, 0, 0, body)]
-    elif meta.get("separator") or meta.get("verticalSeparator"):
-        separator = str(meta.get("separator") or r"\r?\n---\r?\n")
+    elif meta.separator or meta.vertical:
         # a deck that sets one separator gets reveal-md's default for the other
-        vertical = str(meta.get("verticalSeparator") or r"\r?\n----\r?\n")
+        separator = meta.separator or r"\r?\n---\r?\n"
+        vertical = meta.vertical or r"\r?\n----\r?\n"
         try:
             if not all(safe_separator(p) for p in (separator, vertical) if p):
                 raise re.error("too complex: nested repeats or back-references")
@@ -255,7 +151,6 @@ def read_deck(path: Path, content: Path, data: bytes | None = None) -> tuple[Dec
         parts = split_default(body)
     slides = [make_slide(ident, h, v, body_line + offset, md, path, content, name, problems)
               for h, v, offset, md in parts]
-    title = str(meta.get("title") or "").strip() or next(
-        (s.heading for s in slides if s.heading), "") or path.stem
-    deck = Deck(ident, path, title, date, parse_tags(meta), kind, meta, tuple(slides))
+    title = meta.title or next((s.heading for s in slides if s.heading), "") or path.stem
+    deck = Deck(ident, path, title, meta.date, meta.tags, meta.type, meta.raw, tuple(slides))
     return deck, problems

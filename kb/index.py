@@ -4,6 +4,7 @@ Safety rests on two facts: Whoosh publishes a commit by renaming one TOC file (r
 the old or the new generation, and a killed writer leaves the old one), and the manifest of
 what is indexed is written only after the commit — so a stale manifest can only make the
 next reindex redo a deck, which is idempotent (delete the deck's slides, add them again).
+A schema change is built beside the live index and switched to at commit (kb/index_folder.py).
 """
 
 import contextlib
@@ -15,7 +16,6 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from whoosh import index as whoosh_index
 from whoosh.writing import CLEAR
 
 from kb import corrections, slidekeys
@@ -23,8 +23,9 @@ from kb.deck import Deck, Problem, deck_id, find_deck_files
 from kb.errors import KbError
 from kb.manifest import (ReadDeck, file_state, image_paths, manifest_entry, read_for_index,
                          rel, unchanged_entry, write_manifest)
+from kb.index_folder import open_for_writing, remove_others, switch_to
 from kb.ocr import SPAWN
-from kb.schema import SCHEMA_VERSION, load_manifest, make_schema, text_analyzer, whoosh_dir
+from kb.schema import load_manifest, schema_fingerprint, text_analyzer
 from kb.settings import Settings
 
 
@@ -53,24 +54,18 @@ def ocr_cache_path(settings: Settings) -> Path:
     return settings.index / "ocr-cache.sqlite3"
 
 
-def open_for_writing(settings: Settings):
-    """The index to update. A new one is created only when there is none (or its fields
-    changed): an existing index stays readable until the rebuild commits over it."""
-    folder = str(whoosh_dir(settings))
-    schema = make_schema()
-    if whoosh_index.exists_in(folder):
-        ix = whoosh_index.open_dir(folder)
-        if ix.schema.names() == schema.names():
-            return ix
-    whoosh_dir(settings).mkdir(parents=True, exist_ok=True)
-    return whoosh_index.create_in(folder, schema)
+# Lock files this process holds open. A forked child (a gunicorn worker forked while
+# `kb serve --watch` reindexes) closes its copies: an flock lives as long as any copy of its
+# file is open, so an inherited copy would hold the lock for the child's whole life.
+HELD_LOCKS: set = set()
+os.register_at_fork(after_in_child=lambda: [handle.close() for handle in list(HELD_LOCKS)])
 
 
 @contextlib.contextmanager
 def reindex_lock(settings: Settings, wait: float | None):
     """One reindex at a time; the lock dies with its process, so a kill -9 never leaves it."""
     settings.index.mkdir(parents=True, exist_ok=True)
-    with open(settings.index / "reindex.lock", "w") as handle:
+    with open(settings.index / "reindex.lock", "w") as handle, held(handle):
         deadline = None if wait is None else time.monotonic() + wait
         while True:
             try:
@@ -82,6 +77,15 @@ def reindex_lock(settings: Settings, wait: float | None):
                                   f"not finish within {wait:g} s; try again later or raise --wait.")
                 time.sleep(0.1)
         yield
+
+
+@contextlib.contextmanager
+def held(handle):
+    HELD_LOCKS.add(handle)
+    try:
+        yield
+    finally:
+        HELD_LOCKS.discard(handle)
 
 
 def first_line(text: str, limit: int = 80) -> str:
@@ -176,8 +180,9 @@ def reindex(settings: Settings, full: bool = False, jobs: int | None = None,
     jobs = jobs or os.cpu_count() or 1
     with reindex_lock(settings, wait):
         manifest = load_manifest(settings)
-        ix = open_for_writing(settings)
-        full = full or not manifest
+        target = open_for_writing(settings)
+        fingerprint = schema_fingerprint()
+        full = full or target.rebuilding or manifest.get("schema") != fingerprint
         old = manifest.get("decks", {})
         report = ReindexReport()
 
@@ -207,7 +212,7 @@ def reindex(settings: Settings, full: bool = False, jobs: int | None = None,
 
         # Separate segment files, not one compound file: readers map them instead of copying
         # each segment into memory (a compound file costs every searcher a copy).
-        writer = ix.writer(limitmb=256, compound=False)
+        writer = target.ix.writer(limitmb=256, compound=False)
         written: list[tuple] = []
         try:
             # Every deck redone is deleted first, known or not: a killed run may have
@@ -241,10 +246,13 @@ def reindex(settings: Settings, full: bool = False, jobs: int | None = None,
         except BaseException:
             writer.cancel()
             raise
+        if target.rebuilding:
+            switch_to(settings, target.folder)
+        remove_others(settings, target.folder)
         report.removed = len(removed)
         report.unchanged = len(current) - len(todo)
-        if entries != old:  # a no-op reindex writes nothing
-            write_manifest(settings, SCHEMA_VERSION, entries)
+        if entries != old or manifest.get("schema") != fingerprint:  # a no-op writes nothing
+            write_manifest(settings, fingerprint, entries)
         report.decks = sum(1 for e in entries.values() if e["slides"])
         report.slides = sum(e["slides"] for e in entries.values())
         report.seconds = time.monotonic() - started

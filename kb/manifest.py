@@ -98,6 +98,6 @@ def manifest_entry(read: ReadDeck, path: Path, problems: list[Problem], settings
     }
 
 
-def write_manifest(settings: Settings, schema: int, entries: dict) -> None:
+def write_manifest(settings: Settings, schema: str, entries: dict) -> None:
     write_atomic(manifest_path(settings), json.dumps({"schema": schema, "decks": entries},
                                                      ensure_ascii=False))

@@ -4,7 +4,9 @@ Both sides read this: the indexer writes documents of this schema, and search pa
 with the same analyzer, so a word is cut and stemmed the same way in both.
 """
 
+import hashlib
 import json
+import re
 from pathlib import Path
 
 from whoosh import index as whoosh_index
@@ -57,8 +59,42 @@ def make_schema() -> Schema:
     )
 
 
+def describe(value):
+    """A plain, stable description of a schema part (fields, analyzers, their settings)."""
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, (set, frozenset)):
+        return sorted(describe(v) for v in value)
+    if isinstance(value, (list, tuple)):
+        return [describe(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): describe(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(value, re.Pattern):
+        return value.pattern
+    if callable(value) and hasattr(value, "__qualname__"):
+        return f"{getattr(value, '__module__', '')}.{value.__qualname__}"
+    public = {k: v for k, v in getattr(value, "__dict__", {}).items() if not k.startswith("_")}
+    return {"type": f"{type(value).__module__}.{type(value).__qualname__}", **describe(public)}
+
+
+def schema_fingerprint() -> str:
+    """A short hash of SCHEMA_VERSION and every field with its analyzer: a change to any of
+    them (not only to the field names) makes the next reindex build a new index."""
+    fields = {name: describe(field) for name, field in make_schema().items()}
+    text = json.dumps({"version": SCHEMA_VERSION, "fields": fields}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def live_link(settings: Settings) -> Path:
+    """`index/live`: a link to the newest complete index (`whoosh-<fingerprint>/`), replaced
+    in one rename when a rebuild for a new schema commits."""
+    return settings.index / "live"
+
+
 def whoosh_dir(settings: Settings) -> Path:
-    return settings.index / "whoosh"
+    """The folder readers open: index/live, or index/whoosh as kb wrote it before the link."""
+    link = live_link(settings)
+    return link if link.exists() else settings.index / "whoosh"
 
 
 def open_index(settings: Settings):
@@ -75,12 +111,10 @@ def manifest_path(settings: Settings) -> Path:
 
 
 def load_manifest(settings: Settings) -> dict:
-    """What the last finished reindex indexed: {"decks": {id: entry}, ...}; {} if none (or
-    written for another schema version)."""
+    """What the last finished reindex indexed: {"schema": fingerprint, "decks": {id: entry}};
+    {} if none. It describes the live index, also while a rebuild for a new schema runs."""
     try:
         manifest = json.loads(manifest_path(settings).read_text("utf-8"))
     except (OSError, ValueError):
         return {}
-    if manifest.get("schema") != SCHEMA_VERSION:
-        return {}
-    return manifest
+    return manifest if isinstance(manifest, dict) and isinstance(manifest.get("decks"), dict) else {}

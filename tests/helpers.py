@@ -1,5 +1,5 @@
 """Helpers for tests against the real thing: deck files written into a temporary content
-folder, kb's app on a free loopback port (`serve_kb`), and a headless Chromium driven by
+folder, `kb serve` on a free loopback port (`serve_kb`), and a headless Chromium driven by
 playwright (the system's /usr/bin/chromium; never `playwright install`, no network but
 loopback).
 
@@ -12,15 +12,17 @@ import argparse
 import contextlib
 import io
 import os
+import re
+import signal
+import subprocess
+import sys
 import textwrap
 import threading
 from pathlib import Path
 
-import waitress
 from PIL import Image, ImageDraw, ImageFont
 
 from kb.settings import Settings
-from kb.web import create_app
 
 CHROMIUM = os.environ.get("KB_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -162,7 +164,7 @@ def text_png(text: str, size=(900, 220)) -> bytes:
     return out.getvalue()
 
 
-# The keys SPEC §5 promises for every hit in the search JSON.
+# The keys docs/web.md promises for every hit in the search JSON.
 SPEC_HIT_KEYS = {"deck", "anchor", "h", "v", "url", "deck_title", "title", "snippet", "matched",
                  "tags", "date", "score"}
 
@@ -198,19 +200,54 @@ def make_site(content: Path) -> dict:
 # ---------------------------------------------------------------- server and browser
 
 @contextlib.contextmanager
-def serve_kb(settings_or_app):
-    """Serve kb (or an app made by create_app) on 127.0.0.1:<free port>; yields the base URL."""
-    app = settings_or_app
-    if isinstance(app, Settings):
-        app = create_app(app)
-    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4, ident="kb-test")
-    thread = threading.Thread(target=server.run, name="kb-live-server", daemon=True)
+def serve_kb(settings: Settings, workers: int = 1, threads: int = 4, log: list | None = None,
+             kb: list[str] | None = None, cwd: Path | None = None):
+    """`kb serve --port 0` — gunicorn, as users run it — in its own process on loopback;
+    yields the base URL it printed (`http://127.0.0.1:PORT`). The server's stderr lines go
+    to `log` (if given) and are shown if it does not start. `kb`: the command to run (default:
+    this Python's kb).
+
+    Given an app made by create_app instead (a test that looks inside the app), it is served
+    in this process by a threaded WSGI server on a free loopback port."""
+    if not isinstance(settings, Settings):
+        with serve_app(settings) as base:
+            yield base
+        return
+    cmd = [*(kb or [sys.executable, "-m", "kb.cli"]), "serve", "--content",
+           str(settings.content), "--index", str(settings.index), "--port", "0",
+           "--workers", str(workers), "--threads", str(threads)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True, cwd=cwd)
+    lines = [] if log is None else log
+    try:
+        for line in proc.stderr:  # until the line with the URL, or the end of the output
+            lines.append(line)
+            if found := re.search(r" on (http://\S+)/ ", line):
+                break
+        else:
+            raise RuntimeError("kb serve did not start:\n" + "".join(lines))
+        threading.Thread(target=lambda: lines.extend(proc.stderr), daemon=True).start()
+        yield found.group(1)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+@contextlib.contextmanager
+def serve_app(app):
+    from werkzeug.serving import make_server
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="kb-test-server", daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.effective_port}"
+        yield f"http://127.0.0.1:{server.server_port}"
     finally:
-        server.close()
-        thread.join(timeout=5)
+        server.shutdown()
+        thread.join(timeout=10)
 
 
 @contextlib.contextmanager

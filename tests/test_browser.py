@@ -1,4 +1,4 @@
-"""The web app in a real headless Chromium against a real waitress server on loopback:
+"""The web app in a real headless Chromium against `kb serve` (gunicorn) on loopback:
 deep links land on the slide with the words marked, the hash and the arrow keys move,
 search-as-you-type opens a hit with Enter, and no payload in a deck ever runs."""
 
@@ -170,7 +170,8 @@ def test_image_text_hits_show_a_thumbnail_while_typing(page):
     page.fill("#q", "kaplan")
     page.wait_for_selector("#hits .hit img.thumb")
     assert "text found in image" in page.inner_text("#hits").lower()
-    assert page.eval_on_selector("#hits img.thumb", "img => img.complete && img.naturalWidth") > 0
+    page.wait_for_function("document.querySelector('#hits img.thumb').complete")  # loaded
+    assert page.eval_on_selector("#hits img.thumb", "img => img.naturalWidth") > 0
 
 
 def test_without_javascript_every_page_still_works(browser, base):

@@ -3,7 +3,6 @@
 Real tesseract on PNGs made with Pillow, a real index on disk, the CLI through CliRunner.
 """
 
-import functools
 import io
 import json
 
@@ -68,14 +67,10 @@ def kb(settings, *args, input=None):
                                      "--index", str(settings.index)], input=input)
 
 
-@functools.lru_cache(maxsize=None)
-def index_of(settings) -> SlideIndex:
-    """One reader per index, as a server holds (it refreshes when a reindex commits)."""
-    return SlideIndex(settings)
-
-
 def found(settings, words: str) -> list[str]:
-    return [f"{h.deck}#/{h.anchor}" for h in search(index_of(settings), words).hits]
+    """What a reader opened now finds (a server's reader swaps to a new commit in the
+    background, which tests/test_matcher.py covers)."""
+    return [f"{h.deck}#/{h.anchor}" for h in search(SlideIndex(settings), words).hits]
 
 
 def test_correction_is_searched_and_only_its_decks_are_redone(site):

@@ -1,4 +1,4 @@
-"""The deck reader against every rule of SPEC §2, with small decks written here."""
+"""The deck reader against every rule of docs/deck-format.md, with small decks written here."""
 
 import datetime as dt
 

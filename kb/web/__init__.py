@@ -14,12 +14,11 @@ reindex commits). URLs come from `kb.urls`, also inside templates (Jinja globals
 """
 
 from datetime import date
-from pathlib import Path
 
 from flask import Flask
 
-import kb
 from kb import urls
+from kb.resources import static_dir, templates_dir
 from kb.search import SlideIndex
 from kb.searchlog import NoSearchLog
 from kb.settings import Settings
@@ -27,8 +26,8 @@ from kb.web import deck_views, errors, media_views, search_views
 from kb.related import RelatedSlides
 from kb.web.catalog import Catalog
 
-TEMPLATES = Path(kb.__file__).parent.parent / "templates"
-STATIC = Path(kb.__file__).parent / "static"
+TEMPLATES = templates_dir()  # in a checkout or inside the wheel: kb/resources.py
+STATIC = static_dir()
 
 
 def create_app(settings: Settings, search_log=None) -> Flask:
