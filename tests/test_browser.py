@@ -48,7 +48,7 @@ def page(browser, base):
 
 def current(page) -> str:
     """The anchor of the slide reveal.js shows."""
-    page.wait_for_function("window.Reveal && Reveal.isReady()")
+    page.wait_for_function("() => window.Reveal && Reveal.isReady()")
     return page.evaluate("Reveal.getCurrentSlide().querySelector('.kb-anchor').id.slice(1)")
 
 
@@ -79,16 +79,16 @@ def test_hash_changes_and_arrow_keys_move_like_reveal(page):
     page.goto(COHORTS + "#/0")
     assert current(page) == "0"
     page.evaluate("location.hash = '#/1'")
-    page.wait_for_function("Reveal.getIndices().h === 1")
+    page.wait_for_function("() => Reveal.getIndices().h === 1")
     steps = [("ArrowRight", "2"), ("ArrowDown", "2/1"), ("ArrowDown", "2/2"), ("ArrowDown", "2/2"),
              ("ArrowUp", "2/1"), ("ArrowLeft", "1"), ("ArrowLeft", "0"), ("ArrowDown", "0/1"),
              ("ArrowRight", "1")]
     for key, anchor in steps:
         page.keyboard.press(key)
         assert current(page) == anchor, key
-    page.wait_for_function("location.hash === '#/1'")
+    page.wait_for_function("() => location.hash === '#/1'")
     page.evaluate("location.hash = '#/2'")  # `#/h` means v = 0
-    page.wait_for_function("Reveal.getIndices().h === 2 && Reveal.getIndices().v === 0")
+    page.wait_for_function("() => Reveal.getIndices().h === 2 && Reveal.getIndices().v === 0")
     assert page.errors == []
 
 
@@ -156,11 +156,11 @@ def test_live_results_page_facets_and_did_you_mean_work(page):
 def test_slide_list_and_next_match(page):
     page.goto(COHORTS + "?q=censoring#/0")
     page.click('.kb-toc a[href="#/2/2"]')
-    page.wait_for_function("location.hash === '#/2/2'")
+    page.wait_for_function("() => location.hash === '#/2/2'")
     assert current(page) == "2/2"
     assert "match" in page.inner_text("#kb-match-status")
     page.click("#kb-next-match")  # censoring is on 1: wraps around to it
-    page.wait_for_function("Reveal.getIndices().h === 1")
+    page.wait_for_function("() => Reveal.getIndices().h === 1")
     assert current(page) == "1" and page.locator("section.present mark").count() >= 1
     assert page.errors == []
 
@@ -170,7 +170,7 @@ def test_image_text_hits_show_a_thumbnail_while_typing(page):
     page.fill("#q", "kaplan")
     page.wait_for_selector("#hits .hit img.thumb")
     assert "text found in image" in page.inner_text("#hits").lower()
-    page.wait_for_function("document.querySelector('#hits img.thumb').complete")  # loaded
+    page.wait_for_function("() => document.querySelector('#hits img.thumb').complete")  # loaded
     assert page.eval_on_selector("#hits img.thumb", "img => img.naturalWidth") > 0
 
 
@@ -213,7 +213,7 @@ def test_copy_link_copies_the_deep_link(browser, base):
     page.goto(COHORTS + "#/2/1")
     assert current(page) == "2/1"
     page.click("#kb-copy-link")
-    page.wait_for_function("document.getElementById('kb-copied').textContent.length > 0")
+    page.wait_for_function("() => document.getElementById('kb-copied').textContent.length > 0")
     # ?s=: the address bar carries the key of the slide on screen (deck-links.js)
     assert re.fullmatch(re.escape(base + COHORTS) + r"\?s=[0-9a-f]{8}#/2/1",
                         page.evaluate("navigator.clipboard.readText()"))

@@ -128,14 +128,14 @@ def test_in_chromium_the_page_moves_to_the_slide_and_says_so(site, settings, con
         tab.on("pageerror", lambda e: errors.append(str(e)))
         tab.goto(site + link)
         assert notice(tab) == "This slide moved from 1 to 2 since the link was made."
-        tab.wait_for_function("location.hash === '#/2'")
+        tab.wait_for_function("() => location.hash === '#/2'")
         tab.get_by_role("heading", name="Censoring", exact=True).wait_for(state="visible")
         key = key_of(link)
         assert tab.evaluate("new URLSearchParams(location.search).get('s')") == key
         # Moving on, the address bar's ?s= follows the slide on screen (copy link copies it).
         slides = get_json(site, "/api/decks/epi/survival")["slides"]
         tab.evaluate("location.hash = '#/0'")
-        tab.wait_for_function(f"new URLSearchParams(location.search).get('s') === '{slides[0]['key']}'")
+        tab.wait_for_function(f"() => new URLSearchParams(location.search).get('s') === '{slides[0]['key']}'")
         assert "q=censored+participants" in tab.url and tab.url.endswith("#/0")
 
         tab.goto("about:blank")  # a new page load each time, not a hash change
@@ -149,7 +149,7 @@ def test_in_chromium_the_page_moves_to_the_slide_and_says_so(site, settings, con
         tab.goto(site + link)
         assert notice(tab) == ("This slide moved from 1 to 2 and has changed since the link "
                                "was made.")
-        tab.wait_for_function("location.hash === '#/2'")
+        tab.wait_for_function("() => location.hash === '#/2'")
 
         deck.write_text(re.sub(r"# Censoring.*?===\n\n", "", deck.read_text(), flags=re.S))
         reindex(settings)
