@@ -1,7 +1,12 @@
 """What a slide document is in the Whoosh index: its fields and how their text is analyzed.
 
 Both sides read this: the indexer writes documents of this schema, and search parses queries
-with the same analyzer, so a word is cut and stemmed the same way in both.
+with the same analyzers, so a word is cut and stemmed the same way in both.
+
+A deck's text is stemmed in its own language: English decks fill the plain fields (`body`),
+a Danish deck fills `body_da`, … (each with that language's Snowball stemmer and stop words).
+The query parser searches all of them, each field analysing the query's words its own way,
+so "bilerne" finds "bil" in Danish decks and English search reads only the English fields.
 """
 
 import hashlib
@@ -12,51 +17,81 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 from whoosh.analysis import STOP_WORDS, CharsetFilter, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
 from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
-from whoosh.lang import porter2
+from whoosh.lang import porter2, stemmer_for_language, stopwords_for_language
 from whoosh.support.charset import accent_map
 
 from kb.errors import KbError
 from kb.settings import Settings
 
-SCHEMA_VERSION = 2
-# Letters and digits only: `np.linalg.norm`, `max_retries` and `**term**` become plain words.
-WORD = r"[^\W_]+"
+SCHEMA_VERSION = 3
+# Letters and digits (`np.linalg.norm`, `max_retries` and `**term**` become plain words),
+# and the language names students type as written: C#, F#, C++, .NET.
+WORD = r"(?i:(?<![^\W_])[a-z](?:#|\+\+)(?![^\W_#+])|(?<!\.)\.net(?![^\W_])|[^\W_]+)"
 
+ENGLISH = "en"
+# Languages a deck may be in (frontmatter `lang`, else detected); English is the default.
+LANGUAGES = (ENGLISH, "da")
+# The fields that hold a slide's own text, then those the whole deck shares.
+OWN_TEXT = ("title", "body", "alt", "ocr", "notes")
+DECK_TEXT = ("deck_title",)
 
 # Whoosh's stop words plus the question words students type ("what is a hazard ratio").
 STOP_WORDS = STOP_WORDS | {"what", "how", "why", "which", "who", "does", "do", "i", "my", "me"}
 
 
-def text_analyzer(stem: bool = True):
-    chain = RegexTokenizer(WORD) | LowercaseFilter() | CharsetFilter(accent_map)
-    return chain | StopFilter(STOP_WORDS, minsize=1) | StemFilter(stemfn=porter2.stem) if stem else chain
+def text_analyzer(stem: bool = True, lang: str = ENGLISH):
+    tokens = RegexTokenizer(WORD) | LowercaseFilter()
+    fold = CharsetFilter(accent_map)
+    if not stem:
+        return tokens | fold
+    if lang == ENGLISH:
+        return tokens | fold | StopFilter(STOP_WORDS, minsize=1) | StemFilter(stemfn=porter2.stem)
+    # Other stemmers know their letters (æ, ø, å): stem first, fold after.
+    return (tokens | StopFilter(stopwords_for_language(lang), minsize=1)
+            | StemFilter(stemfn=stemmer_for_language(lang)) | fold)
+
+
+def lang_field(name: str, lang: str) -> str:
+    """The field that holds `name`'s text for a deck in `lang`: body, body_da, …"""
+    return name if lang == ENGLISH else f"{name}_{lang}"
+
+
+def base_field(name: str) -> str:
+    """body_da → body: what a field is called in hits and JSON, whatever the language."""
+    head, _, tail = name.rpartition("_")
+    return head if head and tail in LANGUAGES else name
+
+
+def text_fields(names) -> list[str]:
+    return [lang_field(n, lang) for lang in LANGUAGES for n in names]
 
 
 def make_schema() -> Schema:
-    text = text_analyzer()
-    return Schema(
+    fields = dict(
         deck=ID(stored=True),
         anchor=STORED,
         h=STORED,
         v=STORED,
-        deck_title=TEXT(analyzer=text, stored=True),
-        title=TEXT(analyzer=text, stored=True),
-        body=TEXT(analyzer=text, stored=True),
-        alt=TEXT(analyzer=text, stored=True),
-        ocr=TEXT(analyzer=text, stored=True),
-        notes=TEXT(analyzer=text, stored=True),
+        lang=STORED,
         tag=KEYWORD(lowercase=True, commas=True),  # for tag: filters, any case
         tagcase=KEYWORD(commas=True),  # for facets, in the case the lecturer wrote
-        tagtext=TEXT(analyzer=text),  # so plain words find course codes too
+        tagtext=TEXT(analyzer=text_analyzer()),  # so plain words find course codes too
         tags=STORED,
         date=DATETIME(stored=True),
         year=ID(stored=True),
         image=STORED,  # media id or content-relative path of the slide's first image
         image_only=STORED,
         # The deck's distinct unstemmed words, on its first slide only: the vocabulary that
-        # "did you mean" draws from (per slide it was 43% of all postings).
+        # "did you mean" and the word being typed draw from (per slide it was 43% of all
+        # postings).
         words=TEXT(analyzer=text_analyzer(stem=False), phrase=False),
     )
+    for lang in LANGUAGES:
+        analyzer = text_analyzer(lang=lang)
+        for name in OWN_TEXT + DECK_TEXT:
+            # The text is stored once, under the English name, whatever its language.
+            fields[lang_field(name, lang)] = TEXT(analyzer=analyzer, stored=lang == ENGLISH)
+    return Schema(**fields)
 
 
 def describe(value):

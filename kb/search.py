@@ -1,23 +1,23 @@
 """Query string → ranked slides (SPEC §4): the one search behind `kb search` and the web app."""
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
-from html import escape
 
 import numpy as np
-from whoosh import highlight, query as Q
+from whoosh import query as Q
 
-from kb import matcher
+from kb import deckhits, matcher
 from kb.generation import Generation, SlideIndex
 from kb.matcher import Evaluation, Outcome, Unsupported, matched_fields
-from kb.schema import WORD, text_analyzer
-from kb.query import MAX_QUERY, SEARCH_FIELDS, filters, parse, query_terms, relaxations
+from kb.schema import base_field
+from kb.query import (MAX_QUERY, SEARCH_FIELDS, filters, own_words, parse, query_terms,
+                      relaxations)
+from kb.snippets import query_stems, snippet as make_snippet
+from kb.suggest import suggest
 from kb.urls import slide_url
 from kb.slidekeys import stored_key
 
 FIELD_NAMES = {"tagtext": "tags"}  # what the JSON calls a matched field
-SNIPPET_ORDER = ["body", "ocr", "notes", "alt", "title", "deck_title"]
 MAX_PAGE = 1000
 
 
@@ -38,6 +38,9 @@ class Hit:
     score: float
     image: str | None  # media id (or content path) of the slide's first image
     image_only: bool
+    kind: str = deckhits.SLIDE  # "deck": the deck matches through its title or tags only
+    more: int = 0  # other slides of this deck that match only through the deck
+    lang: str = "en"  # the language its deck's words were stemmed in
 
     def as_dict(self) -> dict:
         return {
@@ -46,13 +49,14 @@ class Hit:
             "snippet_field": self.snippet_field, "matched": list(self.matched),
             "tags": list(self.tags), "date": self.date.date().isoformat() if self.date else None,
             "score": round(self.score, 4), "image": self.image, "image_only": self.image_only,
+            "kind": self.kind, "more": self.more,
         }
 
 
 @dataclass(frozen=True)
 class SearchResult:
     query: str
-    total: int
+    total: int  # rows listed: slide hits, plus one per deck matching only by title or tags
     page: int
     per_page: int
     hits: tuple[Hit, ...] = ()
@@ -61,6 +65,9 @@ class SearchResult:
     relaxed: bool = False  # no slide had every word; these have most of them
     tags: tuple[str, ...] = ()
     deck: str | None = None
+    notices: tuple[str, ...] = ()  # parts of the query that were not read ("ignored date:x")
+    slides: int = 0  # slides matched (a deck row stands for several)
+    stems: dict = field(default_factory=dict, compare=False, hash=False)  # lang → stems sought
 
     @property
     def pages(self) -> int:
@@ -72,17 +79,8 @@ class SearchResult:
             "per_page": self.per_page, "pages": self.pages, "suggestion": self.suggestion,
             "relaxed": self.relaxed, "filters": {"tags": list(self.tags), "deck": self.deck},
             "facets": self.facets, "hits": [h.as_dict() for h in self.hits],
+            "notices": list(self.notices), "slides": self.slides,
         }
-
-
-class MarkFormatter(highlight.HtmlFormatter):
-    """Whoosh's HTML formatter (which escapes the text) with plain <mark> around matches."""
-
-    def __init__(self):
-        super().__init__(between=" … ")
-
-    def format_token(self, text, token, replace=False):
-        return "<mark>" + escape(highlight.get_text(text, token, replace), quote=False) + "</mark>"
 
 
 def facets_of(mask, facets: dict) -> dict:
@@ -98,94 +96,27 @@ def facets_of(mask, facets: dict) -> dict:
     }
 
 
-class RankedHit:
-    """A ranked docnum as `to_hit` reads a Whoosh hit: stored fields, score, highlights
-    (made by Whoosh's highlighter from the query's terms, as `Results` would)."""
-
-    def __init__(self, gen: Generation, q, docnum: int, score: float, highlighter, terms: dict):
-        self.searcher, self.q, self.docnum, self.score = gen.searcher, q, docnum, score
-        self.results, self.highlighter, self.terms = self, highlighter, terms
-        self.stored = gen.searcher.stored_fields(docnum)
-
-    def fields(self) -> dict:
-        return self.stored
-
-    def __getitem__(self, name):
-        return self.stored[name]
-
-    def __contains__(self, name) -> bool:
-        return name in self.stored
-
-    def has_matched_terms(self) -> bool:
-        return False
-
-    def query_terms(self, expand=False, fieldname=None):
-        """The query's terms in a field, worked out once per query (`terms` is shared)."""
-        key = (expand, fieldname)
-        if key not in self.terms:
-            self.terms[key] = self.q.existing_terms(self.searcher.reader(), fieldname=fieldname,
-                                                    expand=expand)
-        return self.terms[key]
-
-    def highlights(self, fieldname, text=None, top=3, minscore=1):
-        return self.highlighter.highlight_hit(self, fieldname, text=text, top=top,
-                                              minscore=minscore)
-
-
-def to_hit(hit, fields: set[str]) -> Hit:
-    stored = hit.fields()
+def to_hit(gen: Generation, row, fields: set[str], stems) -> Hit:
+    stored = gen.searcher.stored_fields(row.docnum)
+    fields = {base_field(f) for f in fields}
     matched = [FIELD_NAMES.get(f, f) for f in SEARCH_FIELDS if f in fields]
-    snippet_field, snippet = "body", ""
-    for name in SNIPPET_ORDER:
-        if name in fields and stored.get(name):
-            snippet = " ".join(hit.highlights(name, top=2).split())
-            if snippet:
-                snippet_field = name
-                break
-    if not snippet:
-        for name in ("body", "ocr", "notes"):
-            if stored.get(name):
-                snippet_field = name
-                snippet = escape(short(stored[name]), quote=False)
-                break
+    lang = stored.get("lang") or "en"
+    found = make_snippet(stored, stems, lang)
     return Hit(
         deck=stored["deck"], anchor=stored["anchor"], h=stored["h"], v=stored["v"],
         url=slide_url(stored["deck"], stored["anchor"], key=stored_key(stored)),
         deck_title=stored.get("deck_title", ""), title=stored.get("title", ""),
-        snippet=snippet, snippet_field=snippet_field, matched=tuple(matched),
-        tags=tuple(stored.get("tags") or ()), date=stored.get("date"), score=hit.score or 0.0,
+        snippet=found.html, snippet_field=found.field, matched=tuple(matched),
+        tags=tuple(stored.get("tags") or ()), date=stored.get("date"), score=row.score,
         image=stored.get("image"), image_only=bool(stored.get("image_only")),
+        kind=row.kind, more=row.more, lang=lang,
     )
 
 
-def short(text: str, limit: int = 200) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def suggest(searcher, text: str) -> str | None:
-    """'Did you mean': each unknown word swapped for the closest real word of the slides."""
-    analyzer = text_analyzer(stem=False)
-    changed, out = False, text
-    for match in reversed(list(re.finditer(r"(?<![\w:])" + WORD + r"(?![\w:*~])", text))):
-        word = match.group(0)
-        tokens = [t.text for t in analyzer(word)]
-        if len(tokens) != 1 or word.upper() in ("AND", "OR", "NOT") or len(word) < 4:
-            continue
-        if searcher.doc_frequency("words", tokens[0]):
-            continue
-        # Two edits turn short words into unrelated ones ("org" → "of"): allow one there.
-        maxdist = 1 if len(word) <= 5 else 2
-        found = searcher.suggest("words", tokens[0], limit=1, maxdist=maxdist, prefix=1)
-        if found and len(found[0]) >= 3 and found[0] != tokens[0]:
-            out = out[: match.start()] + found[0] + out[match.end():]
-            changed = True
-    return out if changed else None
-
-
 def search(index: SlideIndex, text: str, tags=(), deck: str | None = None, page: int = 1,
-           per_page: int = 10) -> SearchResult:
-    """Search slides. Never raises for odd input: a bad query is searched as plain words."""
+           per_page: int = 10, live: bool = False) -> SearchResult:
+    """Search slides. Never raises for odd input: a bad query is searched as plain words.
+    `live`: the query is still being typed, so its last word is also a prefix."""
     text = (text or "")[:MAX_QUERY].strip()
     tags = tuple(t for t in tags if t)
     page = min(max(1, int(page)), MAX_PAGE)
@@ -193,8 +124,8 @@ def search(index: SlideIndex, text: str, tags=(), deck: str | None = None, page:
     if not text and not tags and not deck:
         return SearchResult(text, 0, page, per_page, tags=tags, deck=deck)
     gen = index.generation()
-    key = (gen.number, text, tags, deck, page, per_page)
-    return index.cached(key, lambda: run_search(gen, text, tags, deck, page, per_page))
+    key = (gen.number, text, tags, deck, page, per_page, live)
+    return index.cached(key, lambda: run_search(gen, text, tags, deck, page, per_page, live))
 
 
 def whoosh_outcome(gen: Generation, q, limit, k: int) -> Outcome:
@@ -218,28 +149,61 @@ def whoosh_outcome(gen: Generation, q, limit, k: int) -> Outcome:
     return Outcome(mask, top, q, relaxed, Evaluation(gen))
 
 
-def run_search(gen: Generation, text, tags, deck, page, per_page) -> SearchResult:
+def outcome(gen: Generation, q, limit, k: int) -> Outcome:
+    try:
+        return matcher.run(gen, q, limit, k, relaxations)
+    except Unsupported:
+        return whoosh_outcome(gen, q, limit, k)
+
+
+def rows_of(gen: Generation, found: Outcome, words: bool, page: int, per_page: int):
+    """(rows of the page, total rows): deck-level matches folded (kb.deckhits). Query
+    shapes the matcher leaves to Whoosh are listed slide by slide."""
+    try:
+        own = own_words(found.query) if words else None
+        own_mask = None if own is None else found.evaluation(own).mask
+        scores = found.evaluation(found.query).score
+    except Unsupported:
+        top = found.top[(page - 1) * per_page:]
+        return [deckhits.Row(d, s) for d, s in top], found.total
+    parts = deckhits.split(found.mask, own_mask,
+                           deckhits.deck_table(gen.facets["deck"], gen.size))
+
+    def top_k(mask, k):
+        return matcher.top_k(matcher.Scored(mask, scores), mask, k)
+    return deckhits.page_rows(scores, parts, page, per_page, top_k), parts.total
+
+
+def run_search(gen: Generation, text, tags, deck, page, per_page, live=False) -> SearchResult:
     with gen.lock:  # Whoosh readers are not safe for two threads at once
-        q = parse(gen.parser, gen.reader, text) if text else Q.Every()
+        parsed = parse(gen.parser, gen.reader, text, live) if text else None
+        q = parsed.q if parsed else Q.Every()
+        notices = parsed.notices if parsed else ()
         if isinstance(q, Q.qcore._NullQuery):
-            return SearchResult(text, 0, page, per_page, tags=tags, deck=deck)
+            return SearchResult(text, 0, page, per_page, tags=tags, deck=deck, notices=notices)
         limit = filters(tags, deck)
-        try:
-            found = matcher.run(gen, q, limit, page * per_page, relaxations)
-        except Unsupported:
-            found = whoosh_outcome(gen, q, limit, page * per_page)
-        page_hits = found.top[(page - 1) * per_page:]
-        fields = matched_fields(found.evaluation, [d for d, _ in page_hits],
-                                query_terms(found.query, gen.reader), SEARCH_FIELDS)
-        highlighter = highlight.Highlighter(
-            fragmenter=highlight.ContextFragmenter(maxchars=240, surround=60),
-            formatter=MarkFormatter())
-        terms: dict = {}
-        hits = tuple(to_hit(RankedHit(gen, found.query, d, score, highlighter, terms), fields[d])
-                     for d, score in page_hits)
-        total = found.total
-        suggestion = (suggest(gen.searcher, text) if text and (total < 3 or found.relaxed)
-                      else None)
+        found = outcome(gen, q, limit, page * per_page)
+        if parsed and not live and (not found.total or found.relaxed):
+            # `regres` typed whole: the start of a word, before fewer of the words
+            typed = outcome(gen, parse(gen.parser, gen.reader, text, live=True).q, limit,
+                            page * per_page)
+            if typed.total and not typed.relaxed:
+                found = typed
+        rows, total = rows_of(gen, found, parsed is not None, page, per_page)
+        terms = query_terms(found.query, gen.reader)
+        stems = query_stems(t for t in terms if t[0] in SEARCH_FIELDS)
+        fields = matched_fields(found.evaluation, [r.docnum for r in rows], terms, SEARCH_FIELDS)
+        hits = tuple(to_hit(gen, row, fields[row.docnum], stems) for row in rows)
+
+        def count(query) -> int:
+            try:
+                strict = outcome(gen, query, limit, 1)
+                return 0 if strict.relaxed else strict.total
+            except Exception:  # a suggestion is never worth an error
+                return 0
+        suggestion = (suggest(gen.searcher, gen.parser, text, 0 if found.relaxed else found.total,
+                              count, live)
+                      if text and (found.total < 3 or found.relaxed) else None)
         facets = facets_of(found.mask, gen.facets)
     return SearchResult(text, total, page, per_page, hits, suggestion, facets, found.relaxed,
-                        tags, deck)
+                        tags, deck, notices, found.total, stems)

@@ -21,6 +21,9 @@ def base(tmp_path_factory):
     make_site(root / "content")
     # twelve hits for "banana": two pages of results
     write(root / "content", "fruit.md", "\n\n===\n\n".join(f"# Fruit {i}\n\nbanana" for i in range(12)))
+    write(root / "content", "db/normalization.md", "---\ntitle: Normalization\n---\n# Normalization\n\n"
+          "Each fact stored once.\n\n===\n\n# Normal forms\n\nFirst, second and third normal form."
+          "\n\n===\n\n# Denormalizing\n\nCopies on purpose, for reports.\n")
     settings = Settings(content=root / "content", index=root / "index")
     reindex(settings)
     with serve_kb(settings) as url:
@@ -139,9 +142,11 @@ def test_live_results_page_facets_and_did_you_mean_work(page):
     page.click('#facets a:has-text("STA202")')
     page.wait_for_url(re.compile(r".*tag=STA202"))
     assert "Course STA202" in page.inner_text(".chips")
-    page.fill("#q", "censorin")  # the course filter stays while typing
+    # The course filter stays while typing; a suggestion is offered only when it finds
+    # more in that course ("squarez" → squares, on the STA202 deck).
+    page.fill("#q", "least squarez")
     page.wait_for_selector(".suggestion a")
-    assert "q=censoring" in page.get_attribute(".suggestion a", "href")
+    assert "q=least+squares" in page.get_attribute(".suggestion a", "href")
     assert "Course STA202" in page.inner_text(".chips")
     page.goto("/")
     page.fill("#q", "banana")
@@ -158,7 +163,7 @@ def test_slide_list_and_next_match(page):
     page.click('.kb-toc a[href="#/2/2"]')
     page.wait_for_function("() => location.hash === '#/2/2'")
     assert current(page) == "2/2"
-    assert "match" in page.inner_text("#kb-match-status")
+    assert "1 hit of censoring on this deck" in page.inner_text("#kb-match-status")  # as the results counted
     page.click("#kb-next-match")  # censoring is on 1: wraps around to it
     page.wait_for_function("() => Reveal.getIndices().h === 1")
     assert current(page) == "1" and page.locator("section.present mark").count() >= 1
@@ -228,3 +233,25 @@ def test_phone_width_has_no_sideways_scrolling(browser, base):
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"], (url, width)
     context.close()
+
+
+def test_typing_a_word_never_falls_back_to_no_match(page):
+    """Letter by letter, each prefix's results settle before the next letter; once a prefix
+    matches, no later state says "No slide matches" or offers another word (issue 12)."""
+    page.goto("/")
+    box = page.locator("#q")
+    box.click()
+    word, states = "normalization", []
+    for n in range(1, len(word) + 1):
+        page.keyboard.type(word[n - 1])
+        page.wait_for_function(
+            "q => new URLSearchParams(location.search).get('q') === q"
+            " && !document.getElementById('results').hasAttribute('aria-busy')", arg=word[:n])
+        states.append((word[:n], page.inner_text("#summary"),
+                       page.locator("#hits .hit").count(), page.locator(".suggestion").count()))
+    first = next(i for i, (_, _, hits, _) in enumerate(states) if hits)
+    assert first <= 2, states  # "no" already finds normalization
+    for prefix, summary, hits, suggestions in states[first:]:
+        assert hits and "No slide matches" not in summary and not suggestions, (prefix, summary)
+    assert page.locator("#hits .hit mark").first.inner_text().lower().startswith("normal")
+    assert page.errors == []

@@ -229,7 +229,7 @@ def test_matcher_agrees_with_whooshs_searcher(archive):
     fallbacks, relaxed, checked = [], 0, 0
     with gen.lock:
         for text, tags, deck in cases:
-            q = parse(gen.parser, gen.reader, text) if text else Q.Every()
+            q = parse(gen.parser, gen.reader, text).q if text else Q.Every()
             if isinstance(q, Q.qcore._NullQuery):
                 continue
             limit = filters(tags, deck)
@@ -379,7 +379,7 @@ def test_match_set_restricted_to_fields(archive):
     from kb.matcher import decks_of, match_set
     gen = archive
     with gen.lock:
-        q = parse(gen.parser, gen.reader, "hazard cohort")
+        q = parse(gen.parser, gen.reader, "hazard cohort").q
         everywhere = match_set(gen, q)
         in_titles = match_set(gen, q, fields=("title", "deck_title"))
         want = whoosh_docs(gen, Q.And([Q.Or([Q.Term(f, w, boost=b) for f, b in

@@ -173,9 +173,9 @@ def test_huge_page_number_says_so(client):
 
 
 def test_did_you_mean_links_to_the_suggestion(client):
-    data = client.get("/api/search?q=censorin").get_json()
+    data = client.get("/api/search?q=cenzoring").get_json()
     assert data["suggestion"] == "censoring"
-    page = html_of(client.get("/search?q=censorin"))
+    page = html_of(client.get("/search?q=cenzoring"))
     assert 'Did you mean <a href="/search?q=censoring">censoring</a>' in page
 
 
@@ -516,7 +516,7 @@ def test_filter_only_query_marks_nothing(client, site):
     page = html_of(client.get(f"/decks/{site['ids']['cohorts']}?q=tag:EPI101"))
     assert 'id="highlight-bar"' not in page and 'data-terms="[]"' in page
     page = html_of(client.get(f"/decks/{site['ids']['cohorts']}?q=zebra"))
-    assert "No words of <q>zebra</q> appear as text" in page
+    assert "No slide of this deck is a hit of <q>zebra</q>" in page
 
 
 def test_wrong_method_is_an_error_page_not_a_crash(client):
@@ -635,3 +635,31 @@ def test_the_web_server_imports_no_writer_or_ocr_code():
     code = "import sys, kb.urls, kb.media; print('flask' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"  # the URL builder and image rule need no web framework
+
+
+def test_deck_page_counts_the_hits_the_results_page_listed(client, site):
+    """The deck page says how many of this query's hits are on it, and marks words on
+    those slides only (issue 12)."""
+    ident = site["ids"]["cohorts"]
+    listed = [h for h in client.get("/api/search?q=censored&per_page=100").get_json()["hits"]
+              if h["deck"] == ident]
+    data = client.get(f"/api/decks/{ident}?q=censored").get_json()
+    assert data["hits"]["count"] == len(listed) >= 1
+    assert data["hits"]["anchors"] == [h["anchor"] for h in listed]
+    page = html_of(client.get(f"/decks/{ident}?q=censored"))
+    assert f"<strong>{len(listed)}</strong> hit" in page and "data-hits=" in page
+
+
+def test_results_say_what_was_ignored_and_list_a_deck_once(client):
+    data = client.get("/api/search?q=date:notadate hazard").get_json()
+    assert any("ignored date:notadate" in n for n in data["notices"])
+    assert "ignored date:notadate" in html_of(client.get("/search?q=date:notadate hazard"))
+    deck_rows = client.get("/api/search?q=EPI101").get_json()["hits"]
+    assert len({h["deck"] for h in deck_rows}) == len(deck_rows)  # one row per deck
+    assert all(h["kind"] in ("slide", "deck") and h["more"] >= 0 for h in deck_rows)
+
+
+def test_the_results_fragment_reads_the_last_word_as_a_prefix(client):
+    fragment = html_of(client.get("/search/results?q=hazard obser"))
+    assert "No slide matches" not in fragment and "<mark>observations</mark>" in fragment.lower()
+    assert client.get("/api/search?q=hazard obser&live=1").get_json()["hits"]

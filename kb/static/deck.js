@@ -21,6 +21,16 @@
     JSON.parse(deck.getAttribute("data-terms") || "[]").forEach(function (w) { words.add(fold(w)); });
     prefixes = JSON.parse(deck.getAttribute("data-prefixes") || "[]").map(fold);
   } catch (e) { /* nothing to mark */ }
+  /* The slides that are hits of the query (the server counts them as the results page did):
+     words are marked on those slides only. */
+  var hitAnchors = null;
+  try {
+    if (deck.hasAttribute("data-hits")) hitAnchors = new Set(JSON.parse(deck.getAttribute("data-hits")));
+  } catch (e) { hitAnchors = null; }
+  function isHit(section) {
+    var anchor = section.querySelector(":scope > .kb-anchor");
+    return !hitAnchors || (anchor && hitAnchors.has(anchor.id.replace(/^\//, "")));
+  }
   var WORD = /[\p{L}\p{N}\p{M}]+/gu;
 
   function matches(word) {
@@ -66,7 +76,7 @@
 
   function prepare(section) {
     applyStyles(section);
-    markIn(section);
+    if (isHit(section)) markIn(section);
   }
 
   /* ------------------------------------------------------------ big decks: pieces on demand */
@@ -114,7 +124,8 @@
     if (!status) return;
     var marks = box.querySelectorAll("mark.kb-hl").length;
     var slides = box.querySelectorAll("section.kb-has-marks").length;
-    if (marks) status.textContent = marks + " match" + (marks === 1 ? "" : "es") + " on " + slides + " slide" + (slides === 1 ? "" : "s") + " of this deck.";
+    /* with hits, the server's sentence already says how many are on this deck */
+    if (marks && !hitAnchors) status.textContent = marks + " match" + (marks === 1 ? "" : "es") + " on " + slides + " slide" + (slides === 1 ? "" : "s") + " of this deck.";
     if (nextMatch) nextMatch.hidden = !marks;
   }
   if (nextMatch) nextMatch.addEventListener("click", function () {

@@ -3,6 +3,8 @@ words of `?q=` marked), each with its JSON twin under `/api/decks`."""
 
 from flask import Blueprint, abort, request
 
+from kb.errors import KbError
+from kb.marks import DeckHits, hits_in_deck, marked_words
 from kb.render import highlight_terms, query_terms
 from kb.search import MAX_QUERY
 from kb.slidekeys import clean_key, relocate
@@ -51,6 +53,10 @@ def deck_json(context: dict) -> dict:
     data = context["view"].as_dict()
     if context["q"].strip():
         data["highlight"] = {"words": context["terms"], "prefixes": context["prefixes"]}
+        hits = context["hits"]
+        if hits is not None:
+            data["hits"] = {"count": hits.count, "anchors": list(hits.anchors),
+                            "through_deck": hits.through_deck}
     if context["slide"] is not None:
         data["slides"] = [context["slide"].as_dict()]
     elif context["start"] is not None:  # a piece: the page asks for the slides it lacks
@@ -64,14 +70,30 @@ def deck_json(context: dict) -> dict:
     return data
 
 
+def deck_hits(view: DeckView, q: str) -> DeckHits | None:
+    """This query's hits on the deck, as the results page counted them (None without an
+    index: the page then marks the query's words wherever they are)."""
+    try:
+        return hits_in_deck(site()["index"], q, view.info.id)
+    except KbError:
+        return None
+
+
 @page(bp, ["/decks/<path:ident>"], ["/api/decks/<path:ident>"], "deck.html", deck_json)
 def deck_page(ident: str) -> dict:
     view = deck_or_404(ident)
     q = (request.args.get("q") or "")[:MAX_QUERY]
-    terms, prefixes = highlight_terms(q, view.texts()) if q.strip() else ([], [])
+    hits = deck_hits(view, q) if q.strip() else None
+    if hits is not None:  # the words of the query's hits on this deck, on those slides only
+        on = set(hits.anchors)
+        terms = marked_words(hits, (t for s in view.slides if s.anchor in on
+                                    for t in (s.title, s.text, s.notes, s.ocr)))
+        prefixes = []
+    else:
+        terms, prefixes = highlight_terms(q, view.texts()) if q.strip() else ([], [])
     anchor = request.args.get("anchor") or request.args.get("slide")
     start = request.args.get("from", "")
-    return {"view": view, "q": q, "terms": terms, "prefixes": prefixes,
+    return {"view": view, "q": q, "terms": terms, "prefixes": prefixes, "hits": hits,
             "start": int(start) if start.isdigit() and len(start) < 9 else None,
             "inline": INLINE_SLIDES, "toc_slides": TOC_SLIDES,
             "marking": any(query_terms(q)) if q.strip() else False,  # not for `tag:X` alone

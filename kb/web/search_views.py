@@ -19,12 +19,15 @@ NOT_READY = ("Search is not available yet: the index has not been built. "
 RECENT = 8
 
 
-def search_context() -> dict:
-    """The search the query string asks for: its form, result and JSON document."""
+def search_context(live: bool = False) -> dict:
+    """The search the query string asks for: its form, result and JSON document. `live`:
+    the query is still being typed (its last word is also a prefix)."""
     kb = site()
     form = SearchForm.from_args(request.args, kb["settings"].per_page)
+    live = live or request.args.get("live") == "1"  # /api/search?live=1 for other clients
     if form.active:
-        result = search(kb["index"], form.text, form.tags, form.deck, form.page, form.per_page)
+        result = search(kb["index"], form.text, form.tags, form.deck, form.page, form.per_page,
+                        live=live)
     else:
         result = SearchResult(form.q, 0, 1, form.per_page)
     kb["search_log"].record_search(form, result)  # queued: never slows or fails the search
@@ -42,8 +45,9 @@ def search_page() -> dict:
 
 @bp.get("/search/results")
 def results_fragment():
-    """Only the results part of `/search`: kb.js swaps it in while you type."""
-    return render_template("_results.html", **search_context())
+    """Only the results part of `/search`: kb.js swaps it in while you type (so the word
+    being typed counts as a prefix too)."""
+    return render_template("_results.html", **search_context(live=True))
 
 
 @bp.get("/healthz")
