@@ -18,7 +18,7 @@ from pathlib import Path
 
 from whoosh.writing import CLEAR
 
-from kb import corrections
+from kb import corrections, slidekeys
 from kb.deck import Deck, Problem, deck_id, find_deck_files
 from kb.errors import KbError
 from kb.manifest import (ReadDeck, file_state, image_paths, manifest_entry, read_for_index,
@@ -234,6 +234,7 @@ def reindex(settings: Settings, full: bool = False, jobs: int | None = None,
         # Separate segment files, not one compound file: readers map them instead of copying
         # each segment into memory (a compound file costs every searcher a copy).
         writer = target.ix.writer(limitmb=256, compound=False)
+        written: list[tuple] = []
         try:
             # Every deck redone is deleted first, known or not: a killed run may have
             # committed it without getting as far as the manifest.
@@ -246,8 +247,10 @@ def reindex(settings: Settings, full: bool = False, jobs: int | None = None,
                         ocr_found = ocr_problems(deck, batch.results, settings)
                         report.warnings += ocr_found
                         problems = problems + ocr_found
-                        for doc in slide_documents(deck, batch.results, settings):
+                        docs = slide_documents(deck, batch.results, settings)
+                        for doc in docs:
                             writer.add_document(**doc)
+                        written += slidekeys.rows(docs)
                     entries[ident] = entry = manifest_entry(read, path, problems, settings)
                     entry["media"] |= corrections.correction_states(entry["media"], settings,
                                                                     file_state)
@@ -258,6 +261,7 @@ def reindex(settings: Settings, full: bool = False, jobs: int | None = None,
                     bar.update(1)
             if decks or removed or full:
                 writer.commit(mergetype=CLEAR if full else None)
+                slidekeys.remember(settings, written)  # the old links' slides, for relocation
             else:
                 writer.cancel()
         except BaseException:

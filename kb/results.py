@@ -6,6 +6,7 @@ from kb.media import SAFE_MEDIA_ID, servable_asset
 from kb.render import display_title
 from kb.search import Hit, SearchResult
 from kb.settings import Settings
+from kb.slidekeys import key_of
 from kb.urls import asset_url, media_url, slide_url
 
 
@@ -26,7 +27,7 @@ def thumbnail(image: str | None, settings: Settings) -> str | None:
 def hit_links(hit: Hit, query: str, settings: Settings) -> dict:
     """What a hit adds for a reader: link, display title, thumbnail (image hits only)."""
     show_thumb = hit.image_only or hit.snippet_field == "ocr"
-    return {"link": slide_url(hit.deck, hit.anchor, query.strip() or None),
+    return {"link": slide_url(hit.deck, hit.anchor, query.strip() or None, key_of(hit.url)),
             "display_title": display_title(hit.title, hit.image_only),
             "thumbnail": thumbnail(hit.image, settings) if show_thumb else None}
 

@@ -15,6 +15,7 @@ from kb.query import (MAX_QUERY, SEARCH_FIELDS, filters, own_words, parse, query
 from kb.snippets import query_stems, snippet as make_snippet
 from kb.suggest import suggest
 from kb.urls import slide_url
+from kb.slidekeys import stored_key
 
 FIELD_NAMES = {"tagtext": "tags"}  # what the JSON calls a matched field
 MAX_PAGE = 1000
@@ -103,7 +104,7 @@ def to_hit(gen: Generation, row, fields: set[str], stems) -> Hit:
     found = make_snippet(stored, stems, lang)
     return Hit(
         deck=stored["deck"], anchor=stored["anchor"], h=stored["h"], v=stored["v"],
-        url=slide_url(stored["deck"], stored["anchor"]),
+        url=slide_url(stored["deck"], stored["anchor"], key=stored_key(stored)),
         deck_title=stored.get("deck_title", ""), title=stored.get("title", ""),
         snippet=found.html, snippet_field=found.field, matched=tuple(matched),
         tags=tuple(stored.get("tags") or ()), date=stored.get("date"), score=row.score,

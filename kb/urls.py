@@ -21,14 +21,17 @@ def home_url() -> str:
     return "/"
 
 
-def deck_url(deck: str, query: str | None = None) -> str:
-    """The page of a whole deck, optionally with the words of `query` marked."""
-    return with_query("/decks/" + quote(deck, safe="/"), {"q": query})
+def deck_url(deck: str, query: str | None = None, key: str | None = None) -> str:
+    """The page of a whole deck, optionally with the words of `query` marked (and `?s=`,
+    the key of the slide a link is for: kb.slidekeys)."""
+    return with_query("/decks/" + quote(deck, safe="/"), {"q": query, "s": key})
 
 
-def slide_url(deck: str, anchor: str | int = 0, query: str | None = None) -> str:
-    """The deep link of a slide: reveal.js's own hash, `/decks/<id>?q=…#/h` or `#/h/v`."""
-    return f"{deck_url(deck, query)}#/{anchor}"
+def slide_url(deck: str, anchor: str | int = 0, query: str | None = None,
+              key: str | None = None) -> str:
+    """The deep link of a slide: reveal.js's own hash, `/decks/<id>?q=…&s=<key>#/h` or
+    `#/h/v`; the key lets the deck page find the slide after the deck was edited."""
+    return f"{deck_url(deck, query, key)}#/{anchor}"
 
 
 def decks_url(tag: str | None = None) -> str:

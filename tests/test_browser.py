@@ -50,7 +50,7 @@ def page(browser, base):
 
 def current(page) -> str:
     """The anchor of the slide reveal.js shows."""
-    page.wait_for_function("window.Reveal && Reveal.isReady()")
+    page.wait_for_function("() => window.Reveal && Reveal.isReady()")
     return page.evaluate("Reveal.getCurrentSlide().querySelector('.kb-anchor').id.slice(1)")
 
 
@@ -81,16 +81,16 @@ def test_hash_changes_and_arrow_keys_move_like_reveal(page):
     page.goto(COHORTS + "#/0")
     assert current(page) == "0"
     page.evaluate("location.hash = '#/1'")
-    page.wait_for_function("Reveal.getIndices().h === 1")
+    page.wait_for_function("() => Reveal.getIndices().h === 1")
     steps = [("ArrowRight", "2"), ("ArrowDown", "2/1"), ("ArrowDown", "2/2"), ("ArrowDown", "2/2"),
              ("ArrowUp", "2/1"), ("ArrowLeft", "1"), ("ArrowLeft", "0"), ("ArrowDown", "0/1"),
              ("ArrowRight", "1")]
     for key, anchor in steps:
         page.keyboard.press(key)
         assert current(page) == anchor, key
-    page.wait_for_function("location.hash === '#/1'")
+    page.wait_for_function("() => location.hash === '#/1'")
     page.evaluate("location.hash = '#/2'")  # `#/h` means v = 0
-    page.wait_for_function("Reveal.getIndices().h === 2 && Reveal.getIndices().v === 0")
+    page.wait_for_function("() => Reveal.getIndices().h === 2 && Reveal.getIndices().v === 0")
     assert page.errors == []
 
 
@@ -106,7 +106,7 @@ def test_search_as_you_type_then_enter_opens_the_deep_link(page):
     page.keyboard.press("ArrowDown")
     assert page.locator("#hits .hit-link.active").count() == 1
     page.keyboard.press("Enter")
-    page.wait_for_url(re.compile(r".*/decks/courses/EPI101/week02-cohorts\?q=annotations#/2/1$"))
+    page.wait_for_url(re.compile(r".*/decks/courses/EPI101/week02-cohorts\?q=annotations&s=[0-9a-f]{8}#/2/1$"))
     assert current(page) == "2/1"
     assert page.locator("section.present mark").count() >= 1
     assert page.errors == []
@@ -160,11 +160,11 @@ def test_live_results_page_facets_and_did_you_mean_work(page):
 def test_slide_list_and_next_match(page):
     page.goto(COHORTS + "?q=censoring#/0")
     page.click('.kb-toc a[href="#/2/2"]')
-    page.wait_for_function("location.hash === '#/2/2'")
+    page.wait_for_function("() => location.hash === '#/2/2'")
     assert current(page) == "2/2"
     assert "1 hit of censoring on this deck" in page.inner_text("#kb-match-status")  # as the results counted
     page.click("#kb-next-match")  # censoring is on 1: wraps around to it
-    page.wait_for_function("Reveal.getIndices().h === 1")
+    page.wait_for_function("() => Reveal.getIndices().h === 1")
     assert current(page) == "1" and page.locator("section.present mark").count() >= 1
     assert page.errors == []
 
@@ -174,7 +174,7 @@ def test_image_text_hits_show_a_thumbnail_while_typing(page):
     page.fill("#q", "kaplan")
     page.wait_for_selector("#hits .hit img.thumb")
     assert "text found in image" in page.inner_text("#hits").lower()
-    page.wait_for_function("document.querySelector('#hits img.thumb').complete")  # loaded
+    page.wait_for_function("() => document.querySelector('#hits img.thumb').complete")  # loaded
     assert page.eval_on_selector("#hits img.thumb", "img => img.naturalWidth") > 0
 
 
@@ -217,8 +217,10 @@ def test_copy_link_copies_the_deep_link(browser, base):
     page.goto(COHORTS + "#/2/1")
     assert current(page) == "2/1"
     page.click("#kb-copy-link")
-    page.wait_for_function("document.getElementById('kb-copied').textContent.length > 0")
-    assert page.evaluate("navigator.clipboard.readText()") == base + COHORTS + "#/2/1"
+    page.wait_for_function("() => document.getElementById('kb-copied').textContent.length > 0")
+    # ?s=: the address bar carries the key of the slide on screen (deck-links.js)
+    assert re.fullmatch(re.escape(base + COHORTS) + r"\?s=[0-9a-f]{8}#/2/1",
+                        page.evaluate("navigator.clipboard.readText()"))
     context.close()
 
 

@@ -23,6 +23,7 @@ from kb.search import SlideIndex
 from kb.searchlog import NoSearchLog
 from kb.settings import Settings
 from kb.web import deck_views, errors, media_views, search_views
+from kb.related import RelatedSlides
 from kb.web.catalog import Catalog
 
 TEMPLATES = templates_dir()  # in a checkout or inside the wheel: kb/resources.py
@@ -39,7 +40,7 @@ def create_app(settings: Settings, search_log=None) -> Flask:
     index = SlideIndex(settings)
     index.warm()
     app.extensions["kb"] = {"settings": settings, "index": index,
-                            "catalog": Catalog(settings, index),
+                            "catalog": Catalog(settings, index), "related": RelatedSlides(index),
                             "search_log": search_log or NoSearchLog()}
     app.jinja_env.globals.update(
         static_url=static_url, home_url=urls.home_url, search_url=urls.search_url,

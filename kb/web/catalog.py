@@ -20,6 +20,7 @@ from kb.errors import KbError
 from kb.render import ImageResolver, display_title, rewrite_images
 from kb.search import SlideIndex
 from kb.settings import Settings
+from kb.slidekeys import slide_key
 from kb.web.models import DeckInfo, DeckView, SlideView, group_by_tag, is_course
 
 log = logging.getLogger(__name__)
@@ -175,7 +176,8 @@ class Catalog:
                 notes_html=Markup(rewrite_images(slide.notes_html, resolver)),
                 attrs=section_attributes(slide.attrs, resolver),
                 notes=slide.notes, text=slide.body, ocr=doc.get("ocr") or "",
-                image_only=slide.image_only))
+                image_only=slide.image_only, alt=slide.alt,
+                key=slide_key(slide.body, slide.alt, doc.get("ocr") or "")))
         info = DeckInfo(deck.id, deck.title, deck.date, deck.tags, len(deck.slides))
         return DeckView(info, tuple(slides), tuple(p.as_dict() for p in problems))
 

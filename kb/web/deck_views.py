@@ -7,6 +7,7 @@ from kb.errors import KbError
 from kb.marks import DeckHits, hits_in_deck, marked_words
 from kb.render import highlight_terms, query_terms
 from kb.search import MAX_QUERY
+from kb.slidekeys import clean_key, relocate
 from kb.urls import search_url
 from kb.web.models import DeckView, SlideView, group_by_tag
 from kb.web.forms import MAX_TAG
@@ -62,6 +63,10 @@ def deck_json(context: dict) -> dict:
         start = context["start"]
         data["slides"] = [dict(s.as_dict(), position=start + i)
                           for i, s in enumerate(context["view"].slides[start:start + PIECE])]
+    data["moved"] = context["moved"].as_dict() if context["moved"] else None
+    wanted = {s["anchor"] for s in data["slides"]}  # a piece or one slide: theirs only
+    data["related"] = {anchor: [r.as_dict() for r in found]
+                       for anchor, found in context["related"].items() if anchor in wanted}
     return data
 
 
@@ -93,4 +98,13 @@ def deck_page(ident: str) -> dict:
             "inline": INLINE_SLIDES, "toc_slides": TOC_SLIDES,
             "marking": any(query_terms(q)) if q.strip() else False,  # not for `tag:X` alone
             "slide": slide_or_404(view, anchor) if anchor is not None else None,
-            "results_url": search_url(q) if q.strip() else None}
+            "results_url": search_url(q) if q.strip() else None,
+            **links_context(view)}
+
+
+def links_context(view: DeckView) -> dict:
+    """Where the slide of the link's `?s=` key is now (kb.slidekeys), and each slide's
+    related slides of other decks (kb.related)."""
+    key = clean_key(request.args.get("s"))
+    moved = relocate(site()["settings"], view.info.id, view.slides, key) if key else None
+    return {"moved": moved, "related": site()["related"].for_deck(view.info.id)}

@@ -45,6 +45,8 @@ class SlideView:
     ocr: str
     image_only: bool
     attrs: tuple[tuple[str, str], ...] = ()  # the slide's own <section> attributes (id, data-background…)
+    alt: str = ""
+    key: str = ""  # kb.slidekeys: the links kb gives out carry it as `?s=`
 
     @property
     def anchor(self) -> str:
@@ -52,10 +54,10 @@ class SlideView:
 
     @property
     def url(self) -> str:
-        return slide_url(self.deck, self.anchor)
+        return slide_url(self.deck, self.anchor, key=self.key or None)
 
     def as_dict(self) -> dict:
-        return {"anchor": self.anchor, "h": self.h, "v": self.v, "url": self.url,
+        return {"anchor": self.anchor, "h": self.h, "v": self.v, "url": self.url, "key": self.key,
                 "title": self.title, "html": str(self.html), "text": self.text,
                 "notes": self.notes, "notes_html": str(self.notes_html), "ocr": self.ocr,
                 "image_only": self.image_only}

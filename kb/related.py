@@ -1,0 +1,142 @@
+"""Related slides: for each slide of a deck, up to five slides of *other* decks on the same
+topic ("Also covered in …"), found in the index.
+
+Per slide, bounded work: its `NUM_TERMS` most telling words (tf·idf over the slide's own
+title, body, alt and OCR text) make one OR query for `CANDIDATES` slides outside its deck;
+each candidate is then scored by the tf·idf cosine of the two slides' words, and only those
+above `MIN_SIMILARITY` are kept. On the sample corpus same-topic pairs score 0.2–0.54
+(simple vs multiple regression, joins vs normalization); "Exercises" vs "Exercises" of two
+courses 0.16, the best pair of unrelated topics 0.19. A deck's answer is computed on its first page
+request and cached per index generation: a reindex never leaves a stale list.
+"""
+
+import math
+import threading
+from collections import Counter, OrderedDict
+from dataclasses import dataclass
+from itertools import islice
+
+from whoosh import query as Q
+
+from kb.errors import KbError
+from kb.schema import text_analyzer
+from kb.slidekeys import stored_key
+from kb.urls import slide_url
+
+LIMIT = 5  # related slides shown per slide
+NUM_TERMS = 10  # words of a slide that make its query
+CANDIDATES = 15  # slides scored per slide
+MIN_SIMILARITY = 0.2  # tuned on sample/content: see the module docstring
+MIN_WORDS = 3  # a slide with fewer distinct words ("Questions?") has no topic to match
+MIN_SHARED = 2  # one rare word in common ("cover", "overview") is not a topic
+FIELDS = ("title", "body", "alt", "ocr")
+CACHE_DECKS = 64
+MAX_SLIDES = 120  # slides of one deck given related slides (a deck's first ones): ~5 ms each
+
+
+@dataclass(frozen=True)
+class Related:
+    deck: str
+    anchor: str
+    title: str
+    deck_title: str
+    url: str
+    similarity: float
+
+    def as_dict(self) -> dict:
+        return {"deck": self.deck, "anchor": self.anchor, "title": self.title,
+                "deck_title": self.deck_title, "url": self.url,
+                "similarity": round(self.similarity, 3)}
+
+
+def doc_words(doc: dict) -> Counter:
+    analyzer = text_analyzer()
+    # Numbers and 1–2 letter words (`x`, `np`, `0.5`) say little about a topic.
+    return Counter(t.text for t in analyzer("\n".join(doc.get(f) or "" for f in FIELDS))
+                   if len(t.text) > 2 and not t.text.isdigit())
+
+
+class Weights:
+    """idf of words over the slides' text fields, looked up once per word and generation."""
+
+    def __init__(self, searcher):
+        self.searcher = searcher
+        self.total = max(searcher.doc_count(), 1)
+        self.idf: dict[str, float] = {}
+
+    def __call__(self, word: str) -> float:
+        if word not in self.idf:
+            df = max(self.searcher.doc_frequency(f, word) for f in ("body", "ocr", "title"))
+            self.idf[word] = math.log(1 + self.total / (1 + df))
+        return self.idf[word]
+
+    def vector(self, words: Counter) -> dict[str, float]:
+        return {w: (1 + math.log(n)) * self(w) for w, n in words.items()}
+
+
+def cosine(a: dict, b: dict) -> float:
+    dot = sum(x * b[w] for w, x in a.items() if w in b)
+    norm = math.sqrt(sum(x * x for x in a.values())) * math.sqrt(sum(x * x for x in b.values()))
+    return dot / norm if norm else 0.0
+
+
+def related_for_slide(searcher, weights: Weights, doc: dict, vectors: dict) -> tuple[Related, ...]:
+    """Up to LIMIT slides of other decks like `doc` (a stored slide), best first; `vectors`
+    keeps the slides' word vectors for the rest of the deck (candidates recur)."""
+    words = doc_words(doc)
+    if len(words) < MIN_WORDS:
+        return ()
+    mine = weights.vector(words)
+    top = sorted(mine, key=mine.get, reverse=True)[:NUM_TERMS]
+    query = Q.Or([Q.Term(f, w) for w in top for f in FIELDS])
+    hits = searcher.search(query, limit=CANDIDATES, mask=Q.Term("deck", doc["deck"]))
+    found = []
+    for hit in hits:
+        other = hit.fields()
+        if hit.docnum not in vectors:
+            vectors[hit.docnum] = weights.vector(doc_words(other))
+        score = cosine(mine, vectors[hit.docnum])
+        if score >= MIN_SIMILARITY and len(mine.keys() & vectors[hit.docnum].keys()) >= MIN_SHARED:
+            found.append(Related(other["deck"], other["anchor"], other.get("title") or "",
+                                 other.get("deck_title") or "",
+                                 slide_url(other["deck"], other["anchor"], key=stored_key(other)), score))
+    found.sort(key=lambda r: -r.similarity)
+    return tuple(found[:LIMIT])
+
+
+class RelatedSlides:
+    """Related slides per deck, cached per index generation."""
+
+    def __init__(self, index, max_slides: int = MAX_SLIDES):
+        self.index = index  # kb.search.SlideIndex
+        self.max_slides = max_slides
+        self.lock = threading.Lock()
+        self.cache: OrderedDict = OrderedDict()  # (generation, deck) → {anchor: (Related…)}
+        self.computed = 0  # decks computed (not served from the cache): for tests
+        self.queries = 0  # slides looked up, one query each: for tests
+
+    def for_deck(self, deck: str) -> dict[str, tuple[Related, ...]]:
+        """anchor → related slides of the deck's first `max_slides` indexed slides (the
+        work of one page request stays bounded whatever the deck's size); {} without an
+        index."""
+        try:
+            searcher = self.index.searcher()
+        except KbError:
+            return {}
+        key = (searcher.ixreader.generation(), deck)
+        with self.lock:
+            if key in self.cache:
+                self.cache.move_to_end(key)
+                return self.cache[key]
+        weights, vectors, answer = Weights(searcher), {}, {}
+        for doc in islice(searcher.documents(deck=deck), self.max_slides):
+            self.queries += 1
+            found = related_for_slide(searcher, weights, doc, vectors)
+            if found:
+                answer[doc["anchor"]] = found
+        with self.lock:
+            self.computed += 1
+            self.cache[key] = answer
+            while len(self.cache) > CACHE_DECKS:
+                self.cache.popitem(last=False)
+        return answer
