@@ -1,6 +1,7 @@
 """Deck body → slide texts at the `===` / `--` separators, or at a deck's own regexes."""
 
 import re
+import warnings
 
 # A backtick fence's info string has no backtick (```x``` on one line is inline code).
 FENCE = re.compile(r"^ {0,3}(`{3,}(?=[^`]*$)|~{3,})")
@@ -66,7 +67,10 @@ def safe_separator(pattern: str) -> bool:
 
 def split_custom(body: str, separator: str, vertical: str | None) -> list[tuple[int, int, int, str]]:
     """Split as reveal.js's markdown plugin does with the deck's own separator regexes."""
-    pattern = re.compile(f"(?P<h>{separator})" + (f"|(?P<v>{vertical})" if vertical else ""), re.M)
+    with warnings.catch_warnings():  # a deck's regex is not ours: Python's hints are noise
+        warnings.simplefilter("ignore", FutureWarning)
+        pattern = re.compile(f"(?P<h>{separator})" + (f"|(?P<v>{vertical})" if vertical else ""),
+                             re.M)
     lines = body.split("\n")
     fenced = fenced_lines(lines)
     line_starts = [0]
