@@ -9,7 +9,7 @@ from kb.media import resolve_image
 from kb.meta import split_frontmatter
 from kb.problem import Problem
 from kb.separators import safe_separator, split_custom, split_default
-from kb.render import render_slide
+from kb.render import Rendered, render_slide
 
 DECK_SUFFIXES = (".md", ".markdown", ".txt")
 FILE_NAME_ALT = re.compile(r"^[\w .-]*\.(png|jpe?g|gif|svg|webp|bmp|tiff?)$", re.IGNORECASE)
@@ -101,12 +101,10 @@ def decode(data: bytes, name: str) -> tuple[str | None, Problem | None]:
     return text.replace("\r\n", "\n").replace("\r", "\n"), None
 
 
-def make_slide(deck: str, h: int, v: int, line: int, markdown: str, deck_path: Path,
-               content: Path, name: str, problems: list[Problem]) -> Slide:
+def make_slide(deck: str, h: int, v: int, line: int, markdown: str, text: Rendered,
+               deck_path: Path, content: Path, name: str, problems: list[Problem]) -> Slide:
+    """`markdown` stripped of its blank lines around, `line` the line of its first text."""
     anchor = f"{h}" if v == 0 else f"{h}/{v}"
-    line += len(markdown) - len(markdown.lstrip("\n"))  # the slide starts at its first text
-    markdown = markdown.strip("\n")
-    text = render_slide(markdown)
     images = []
     for alt, src in text.images:
         source = resolve_image(src, deck_path.parent, content)
@@ -118,6 +116,22 @@ def make_slide(deck: str, h: int, v: int, line: int, markdown: str, deck_path: P
         images.append(ImageRef(alt, src, source.path, media_id))
     return Slide(deck, h, v, line, text.title, text.heading, text.text, text.notes, markdown,
                  text.html, text.notes_html, text.attrs, tuple(images))
+
+
+def shown_slides(parts, body_line: int):
+    """(h, v, line, markdown, render) of the slides reveal.js shows: it removes a slide marked
+    `data-visibility="hidden"` (and a stack left empty) before it numbers the slides, so the
+    ones after it move up, and kb's anchors are reveal.js's."""
+    h, v, last_h = -1, 0, None
+    for part_h, _, offset, markdown in parts:
+        line = body_line + offset + len(markdown) - len(markdown.lstrip("\n"))
+        markdown = markdown.strip("\n")
+        text = render_slide(markdown)
+        if dict(text.attrs).get("data-visibility") == "hidden":
+            continue
+        h, v = (h, v + 1) if part_h == last_h else (h + 1, 0)
+        last_h = part_h
+        yield h, v, line, markdown, text
 
 
 def read_deck(path: Path, content: Path, data: bytes | None = None) -> tuple[Deck | None, list[Problem]]:
@@ -149,8 +163,8 @@ def read_deck(path: Path, content: Path, data: bytes | None = None) -> tuple[Dec
             parts = split_default(body)
     else:
         parts = split_default(body)
-    slides = [make_slide(ident, h, v, body_line + offset, md, path, content, name, problems)
-              for h, v, offset, md in parts]
+    slides = [make_slide(ident, h, v, line, md, text, path, content, name, problems)
+              for h, v, line, md, text in shown_slides(parts, body_line)]
     title = meta.title or next((s.heading for s in slides if s.heading), "") or path.stem
     deck = Deck(ident, path, title, meta.date, meta.tags, meta.type, meta.raw, tuple(slides))
     return deck, problems

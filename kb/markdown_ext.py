@@ -33,6 +33,8 @@ from kb.sanitize import MATHML_TAGS
 MAX_SLIDE_CHARS = 100_000
 MAX_DEPTH = 8
 MAX_CODE_LINES = 2_000
+MAX_STEPS = 20  # highlight steps of one code block (each is a copy of it) …
+MAX_STEP_CHARS = 400_000  # … and at most this much code in all its copies
 
 FENCE = re.compile(r"^( {0,3})(`{3,}|~{3,})(.*)$")
 LINE_NUMBERS = re.compile(r"\[\s*(?:(\d*):)?\s*([\s\d,|-]*)\]")
@@ -110,17 +112,21 @@ def stash_math(text: str, stash: Stash) -> str:
 
 # ------------------------------------------------------------------------------ code
 
-def line_set(spec: str) -> set[int]:
-    """reveal's `1,6-8` (first step of `1|3-4`) → {1, 6, 7, 8}."""
-    lines: set[int] = set()
-    for part in spec.split("|")[0].split(","):
-        bounds = [p for p in part.strip().split("-") if p.strip().isdigit()]
-        if len(bounds) == 1:
-            lines.add(int(bounds[0]))
-        elif len(bounds) == 2:
-            lo, hi = int(bounds[0]), min(int(bounds[1]), int(bounds[0]) + MAX_CODE_LINES)
-            lines.update(range(lo, hi + 1))
-    return lines
+def line_steps(spec: str) -> list[set[int]]:
+    """reveal's `1,6-8|3` → [{1, 6, 7, 8}, {3}]: the lines highlighted at each step (an
+    empty step highlights none)."""
+    steps = []
+    for step in spec.split("|")[:MAX_STEPS]:
+        lines: set[int] = set()
+        for part in step.split(","):
+            bounds = [p for p in part.strip().split("-") if p.strip().isdigit()]
+            if len(bounds) == 1:
+                lines.add(int(bounds[0]))
+            elif len(bounds) == 2:
+                lo, hi = int(bounds[0]), min(int(bounds[1]), int(bounds[0]) + MAX_CODE_LINES)
+                lines.update(range(lo, hi + 1))
+        steps.append(lines)
+    return steps
 
 
 FORMATTER = HtmlFormatter(nowrap=True)
@@ -145,14 +151,20 @@ def code_html(info: str, code: str) -> str:
     if not numbers:
         return f'<pre class="code"><code class="{html.escape(css)}">{body}</code></pre>'
     start = int(numbers.group(1) or 1)
-    marked = line_set(numbers.group(2) or "")
-    out = []
-    for n, line in enumerate(body.split("\n"), start):
-        hl = " hl" if n in marked else ""
-        out.append(f'<span class="line{hl}"><span class="ln">{n}</span>{line}</span>')
-    dim = " has-hl" if marked else ""
-    return (f'<pre class="code numbered{dim}"><code class="{html.escape(css)}">'
-            + "\n".join(out) + "</code></pre>")
+    rows = body.split("\n")
+    codes = []
+    # reveal's highlight plugin makes each step after the first a copy of the block that is a
+    # fragment over it; kb writes those copies here, so reveal.js steps through them.
+    limit = max(1, min(MAX_STEPS, MAX_STEP_CHARS // max(1, len(body))))
+    for step, marked in enumerate(line_steps(numbers.group(2) or "")[:limit]):
+        out = []
+        for n, line in enumerate(rows, start):
+            hl = " hl" if n in marked else ""
+            out.append(f'<span class="line{hl}"><span class="ln">{n}</span>{line}</span>')
+        extra = (" has-hl" if marked else "") + (" fragment" if step else "")
+        codes.append(f'<code class="{html.escape(css)}{extra}">' + "\n".join(out) + "</code>")
+    steps = " code-steps" if len(codes) > 1 else ""
+    return f'<pre class="code numbered{steps}">' + "".join(codes) + "</pre>"
 
 
 # ------------------------------------------------------------------------------ blocks

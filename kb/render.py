@@ -127,6 +127,9 @@ def slide_attributes(pairs: list[tuple[str, str]]) -> tuple[tuple[str, str], ...
         elif name == "class":
             if clean_classes(value):
                 out["class"] = clean_classes(value)
+        elif name == "data-visibility":  # reveal.js knows these two (see kb.deck.shown_slides)
+            if value.strip() in ("hidden", "uncounted"):
+                out[name] = value.strip()
         elif name == "data-background" and not COLOR.match(value.strip()):
             out["data-background-image"] = value.strip()  # an image: resolved per page
         elif name in SLIDE_ATTRS and SAFE_VALUE.match(value) and "url" not in value.lower():

@@ -74,6 +74,13 @@ def site(tmp_path_factory):
     root = tmp_path_factory.mktemp("presenter")
     content = root / "content"
     write(content, "show.md", deck_text("# Start\n\nWelcome", [MATH, CODE], COLUMNS, FRAGMENTS, NAMED))
+    write(content, "steps.md", deck_text("```js [1|2-3|4]\nlet a = 1;\nlet b = 2;\nlet c = 3;\n"
+                                         "console.log(a + b + c);\n```", "# Next"))
+    write(content, "vis.md", deck_text("# Start", '<!-- .slide: data-visibility="hidden" -->\n# Secret\n\nhiddenword',
+                                       '<!-- .slide: data-visibility="uncounted" -->\n# Extra',
+                                       ["# Stack", '<!-- .slide: data-visibility="hidden" -->\n# Gone', "# Kept"],
+                                       ['<!-- .slide: data-visibility="hidden" -->\n# All gone'],
+                                       "# After\n\nafterword"))
     write(content, "big.md", "\n\n===\n\n".join(f"# Slide {i}\n\nbigword w{i}" for i in range(3000)))
     settings = Settings(content=content, index=root / "index")
     reindex(settings)
@@ -160,6 +167,43 @@ def test_named_slide_and_its_own_attributes(site):
     assert "rgb(0, 61, 115)" in colours  # <!-- .slide: data-background=… --> applied
     assert page.locator("section.present li").count() == 2  # a list right after a line of text
     page.context.close()
+
+
+def test_code_highlight_steps_step_with_the_arrow_key(site):
+    page = open_page(site, "/decks/steps#/0")
+    shown = """() => { const cs = [...document.querySelectorAll('section.present pre.code > code')];
+        const top = cs.filter(c => !c.classList.contains('fragment') || c.classList.contains('visible')).pop();
+        return [...top.querySelectorAll('.line.hl .ln')].map(l => Number(l.textContent)); }"""
+    assert page.evaluate(shown) == [1]
+    page.keyboard.press("ArrowRight")
+    assert page.evaluate(shown) == [2, 3] and indices(page)["h"] == 0
+    page.keyboard.press("ArrowRight")
+    assert page.evaluate(shown) == [4] and indices(page)["h"] == 0
+    page.keyboard.press("ArrowRight")
+    assert indices(page)["h"] == 1  # past the last step: the next slide
+    assert page.errors == []
+    page.context.close()
+
+
+def test_hidden_slides_are_gone_and_anchors_are_reveal_js_own(site):
+    deck, _ = read_deck(site["settings"].content / "vis.md", site["settings"].content)
+    page = open_page(site, "/decks/vis")
+    theirs = page.evaluate("[...document.querySelectorAll('.slides section:not(.stack)')].map(s => {"
+                           "const i = Reveal.getIndices(s); return i.v ? i.h + '/' + i.v : String(i.h); })")
+    assert [s.anchor for s in deck.slides] == theirs == ["0", "1", "2", "2/1", "3"]
+    assert [s.heading for s in deck.slides] == ["Start", "Extra", "Stack", "Kept", "After"]
+    toc = page.eval_on_selector_all(".kb-toc li .anchor", "as => as.map(a => a.textContent)")
+    assert toc == theirs
+    page.context.close()
+    page = open_page(site, "/decks/vis#/3")  # reveal.js numbers "After" 3 (hidden ones removed)
+    assert "afterword" in page.inner_text("section.present")
+    page.context.close()
+    import urllib.request
+    with urllib.request.urlopen(site["base"] + "/search?q=afterword") as response:
+        links = re.findall(r'href="(/decks/vis[^"]*)"', response.read().decode())
+    assert links and all(link.endswith("#/3") for link in links if "#" in link)
+    with urllib.request.urlopen(site["base"] + "/search?q=hiddenword") as response:
+        assert not re.search(r'href="/decks/vis[^"]*#/', response.read().decode())  # not searchable
 
 
 def test_speaker_view_opens_with_the_notes(site):

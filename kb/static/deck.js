@@ -83,11 +83,19 @@
   /* Slides not sent whole are bare <section>s (no data-kb): reveal.js counts them, and the
      page asks for the piece of 40 slides around the one shown. */
   var pending = {};
+  /* Every slide in order, as kb numbers them (data-kb positions). Not Reveal.getSlides():
+     that leaves out the slides marked data-visibility="uncounted". */
+  function allSlides() {
+    return Array.prototype.slice.call(box.querySelectorAll(".slides > section")).reduce(function (all, h) {
+      var stack = h.querySelectorAll(":scope > section");
+      return all.concat(stack.length ? Array.prototype.slice.call(stack) : [h]);
+    }, []);
+  }
   var count = Number(deck.dataset.count);
   function isEmpty(section) { return section && !section.hasAttribute("data-kb"); }
 
   function fill(slides) {
-    var all = Reveal.getSlides();
+    var all = allSlides();
     slides.forEach(function (s) {
       var section = all[s.position];
       if (!isEmpty(section)) return;
@@ -101,7 +109,7 @@
   }
 
   function ensure(position) {
-    var all = Reveal.getSlides();
+    var all = allSlides();
     var piece = Math.floor(Math.max(0, position - 10) / 40) * 40;
     [piece, piece + 40].forEach(function (from) {
       if (from >= count || pending[from]) return;
@@ -115,7 +123,7 @@
     });
   }
 
-  function positionOf(slide) { return Reveal.getSlides().indexOf(slide); }
+  function positionOf(slide) { return allSlides().indexOf(slide); }
 
   /* ------------------------------------------------------------ match bar and copy link */
   var nextMatch = document.getElementById("kb-next-match");
@@ -129,7 +137,7 @@
     if (nextMatch) nextMatch.hidden = !marks;
   }
   if (nextMatch) nextMatch.addEventListener("click", function () {
-    var all = Reveal.getSlides().filter(function (s) { return s.classList.contains("kb-has-marks"); });
+    var all = allSlides().filter(function (s) { return s.classList.contains("kb-has-marks"); });
     if (!all.length) return;
     var here = positionOf(Reveal.getCurrentSlide());
     var next = all.find(function (s) { return positionOf(s) > here; }) || all[0];
