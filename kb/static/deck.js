@@ -86,10 +86,13 @@
   /* Every slide in order, as kb numbers them (data-kb positions). Not Reveal.getSlides():
      that leaves out the slides marked data-visibility="uncounted". */
   function allSlides() {
-    return Array.prototype.slice.call(box.querySelectorAll(".slides > section")).reduce(function (all, h) {
+    var all = [];
+    box.querySelectorAll(".slides > section").forEach(function (h) {
       var stack = h.querySelectorAll(":scope > section");
-      return all.concat(stack.length ? Array.prototype.slice.call(stack) : [h]);
-    }, []);
+      if (!stack.length) all.push(h);
+      else stack.forEach(function (v) { all.push(v); });
+    });
+    return all;
   }
   var count = Number(deck.dataset.count);
   function isEmpty(section) { return section && !section.hasAttribute("data-kb"); }
