@@ -32,6 +32,10 @@ MIN_SHARED = 2  # one rare word in common ("cover", "overview") is not a topic
 FIELDS = ("title", "body", "alt", "ocr")
 CACHE_DECKS = 64
 MAX_SLIDES = 120  # slides of one deck given related slides (a deck's first ones): ~5 ms each
+# Postings one slide's query may walk (sum of its words' document frequencies). A word on
+# every slide of a 20,000-slide deck walks them all, each excluded as the slide's own deck:
+# 0.37 s per slide, 44 s for a page. Such words are skipped; on ordinary decks none is.
+MAX_POSTINGS = 5000
 
 
 @dataclass(frozen=True)
@@ -80,14 +84,26 @@ def cosine(a: dict, b: dict) -> float:
     return dot / norm if norm else 0.0
 
 
-def related_for_slide(searcher, weights: Weights, doc: dict, vectors: dict) -> tuple[Related, ...]:
+def related_for_slide(searcher, weights: Weights, doc: dict, vectors: dict,
+                      work: Counter) -> tuple[Related, ...]:
     """Up to LIMIT slides of other decks like `doc` (a stored slide), best first; `vectors`
-    keeps the slides' word vectors for the rest of the deck (candidates recur)."""
+    keeps the slides' word vectors for the rest of the deck (candidates recur), `work`
+    counts the postings its queries may walk."""
     words = doc_words(doc)
     if len(words) < MIN_WORDS:
         return ()
     mine = weights.vector(words)
-    top = sorted(mine, key=mine.get, reverse=True)[:NUM_TERMS]
+    top, cost = [], 0
+    for word in sorted(mine, key=mine.get, reverse=True):
+        postings = sum(searcher.doc_frequency(f, word) for f in FIELDS)
+        if cost + postings <= MAX_POSTINGS:
+            top.append(word)
+            cost += postings
+            if len(top) == NUM_TERMS:
+                break
+    work["postings"] += cost
+    if not top:
+        return ()
     query = Q.Or([Q.Term(f, w) for w in top for f in FIELDS])
     hits = searcher.search(query, limit=CANDIDATES, mask=Q.Term("deck", doc["deck"]))
     found = []
@@ -114,6 +130,7 @@ class RelatedSlides:
         self.cache: OrderedDict = OrderedDict()  # (generation, deck) → {anchor: (Related…)}
         self.computed = 0  # decks computed (not served from the cache): for tests
         self.queries = 0  # slides looked up, one query each: for tests
+        self.work: Counter = Counter()  # postings the queries may walk: for tests
 
     def for_deck(self, deck: str) -> dict[str, tuple[Related, ...]]:
         """anchor → related slides of the deck's first `max_slides` indexed slides (the
@@ -131,7 +148,7 @@ class RelatedSlides:
         weights, vectors, answer = Weights(searcher), {}, {}
         for doc in islice(searcher.documents(deck=deck), self.max_slides):
             self.queries += 1
-            found = related_for_slide(searcher, weights, doc, vectors)
+            found = related_for_slide(searcher, weights, doc, vectors, self.work)
             if found:
                 answer[doc["anchor"]] = found
         with self.lock:

@@ -111,3 +111,26 @@ def test_work_per_deck_is_bounded(sample):
     assert related.queries == 3 and set(answer) <= {"0", "1", "2"} and "1" in answer
     related.for_deck(LINEAR)
     assert related.queries == 3  # cached
+
+
+def test_words_on_every_slide_of_a_big_deck_are_not_walked(tmp_path):
+    """A word on each of a deck's thousands of slides would make every slide's query walk
+    all of them (all excluded as its own deck): such words are left out of the query."""
+    content = tmp_path / "content"
+    content.mkdir()
+    slides = "\n\n===\n\n".join(f"# Slide {i}\n\nsurvival hazard censoring kaplan meier {i}"
+                                 for i in range(3000))
+    (content / "big.md").write_text(f"---\ntitle: Big\n---\n{slides}\n", "utf-8")
+    for name in ("other", "again"):
+        (content / f"{name}.md").write_text(f"---\ntitle: {name}\n---\n# Censoring\n\n"
+                                            "Survival analysis with censoring, hazard and "
+                                            "kaplan meier curves for patients\n", "utf-8")
+    settings = Settings(content=content, index=tmp_path / "index")
+    reindex(settings, jobs=1)
+    related = RelatedSlides(SlideIndex(settings), max_slides=20)
+    related.for_deck("big")
+    assert related.queries == 20
+    # each of the five words is on 3,001 slides: walking them would be 20 × 15,005 postings
+    assert related.work["postings"] <= 20 * 5000
+    # a small deck's rarer words still find the same topic elsewhere
+    assert [r.deck for r in related.for_deck("other")["0"]] == ["again"]
