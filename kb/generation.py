@@ -19,6 +19,7 @@ from kb.errors import KbError
 from kb.query import make_parser
 from kb.schema import open_index
 from kb.settings import Settings
+from kb.vocabulary import vocabulary_of
 
 CACHE_SIZE = 512  # results kept per index generation
 CACHED_POSTINGS = 400_000  # postings kept decoded per generation (16 bytes each)
@@ -65,6 +66,8 @@ class Generation:
         # tagcase and year are the result facets; deck maps each slide to its deck (for
         # deck-level questions: kb.matcher.decks_of).
         self.facets = {name: self.facet_arrays(name) for name in ("tagcase", "year", "deck")}
+        # The real words, for prefixes and "did you mean" (kept on the reader, kb.vocabulary).
+        self.vocabulary = vocabulary_of(self.reader)
 
     def concat(self, per_leaf) -> np.ndarray:
         parts = [per_leaf(leaf) for leaf, _ in self.leaves]

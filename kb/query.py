@@ -16,6 +16,8 @@ from whoosh import query as Q
 from whoosh.qparser import FuzzyTermPlugin, GtLtPlugin, MultifieldParser
 
 from kb.schema import DECK_TEXT, LANGUAGES, OWN_TEXT, WORD, lang_field, text_analyzer, text_fields
+from kb.vocabulary import vocabulary_of
+from kb.wordquery import parse_text
 
 # BM25F weights: titles above body, body above what only an image or the notes say.
 WEIGHTS = {"title": 3.0, "deck_title": 2.0, "body": 1.0, "alt": 0.8, "ocr": 0.6, "notes": 0.6}
@@ -127,9 +129,7 @@ def vocabulary_words(reader, prefix: str) -> list[str]:
     tokens = [t.text for t in text_analyzer(stem=False)(prefix)]
     if len(tokens) != 1 or len(tokens[0]) < MIN_PREFIX:
         return []
-    words = list(islice(reader.expand_prefix("words", tokens[0]), MAX_SCANNED))
-    words.sort(key=lambda w: -reader.doc_frequency("words", w))
-    return [w.decode("utf-8") if isinstance(w, bytes) else w for w in words[:MAX_EXPANSIONS]]
+    return vocabulary_of(reader).prefixed(tokens[0], MAX_SCANNED, MAX_EXPANSIONS)
 
 
 LAST_WORD = re.compile(r"(?:^|(?<=[\s(]))([^\W_][\w]*)$")
@@ -177,12 +177,12 @@ def parse(parser, reader, text: str, live: bool = False) -> Parsed:
     q = None
     if text:
         try:
-            q = parser.parse(text)
+            q = parse_text(parser, text)
             if is_broken(q):
                 raise ValueError(text)
         except Exception:  # odd input is never an error for the student
             try:  # lower case, so AND / OR / NOT are words, not operators
-                q = parser.parse(plain_words(text).lower()) if plain_words(text) else None
+                q = parse_text(parser, plain_words(text).lower()) if plain_words(text) else None
             except Exception:
                 q = None
             if q is None or is_broken(q):

@@ -67,11 +67,37 @@ def analyzer_for(lang: str):
     return text_analyzer(lang=lang if lang in LANGUAGES else ENGLISH)
 
 
+MAX_TERMS = 200_000  # words whose term each language keeps (a slide archive's vocabulary)
+_terms: dict[str, dict[str, str | None]] = {}
+
+
+def term_of(word: str, lang: str) -> str | None:
+    """The term the index holds for one token (None: a stop word), from the analyzer itself
+    and kept: a word is stemmed the same wherever it stands, so each is analysed once, not
+    once per occurrence in every hit's text (that was most of a search's snippet time)."""
+    terms = _terms.setdefault(lang, {})
+    if word not in terms:
+        if len(terms) >= MAX_TERMS:
+            terms.clear()
+        found = [t.text for t in analyzer_for(lang)(word)]
+        terms[word] = found[0] if len(found) == 1 else None
+    return terms[word]
+
+
 def marked_spans(text: str, stems: set, lang: str) -> list[tuple[int, int, str]]:
-    """(start, end, stem) of each word of `text` whose stem the query looks for."""
-    analyzer = analyzer_for(lang)
-    return [(t.startchar, t.endchar, t.text) for t in analyzer(text, chars=True, positions=True)
-            if t.text in stems]
+    """(start, end, stem) of each word of `text` whose stem the query looks for. The words
+    are the analyzer's own tokenizer's; each token on its own is that one token again."""
+    if not stems:
+        return []
+    tokens = analyzer_for(lang).items[0].expression
+    known = _terms.setdefault(lang, {})
+    out = []
+    for m in tokens.finditer(text):
+        word = m.group()
+        term = known[word] if word in known else term_of(word, lang)
+        if term in stems:
+            out.append((m.start(), m.end(), term))
+    return out
 
 
 def best_window(words: list[re.Match], spans) -> tuple[int, int]:
@@ -85,10 +111,24 @@ def best_window(words: list[re.Match], spans) -> tuple[int, int]:
         while i < len(words) - 1 and words[i].end() <= start:
             i += 1
         hits_at[i].append(stem)
-    best, best_key = 0, (-1, -1)
-    for first in range(0, len(words) - WINDOW + 1):
-        found = [s for at in hits_at[first: first + WINDOW] for s in at]
-        key = (len(set(found)), len(found))
+    # Slid one word at a time, counting what enters and what leaves the window.
+    counts: dict[str, int] = {}
+    total = 0
+
+    def take(at: int, step: int) -> None:
+        nonlocal total
+        for stem in hits_at[at]:
+            counts[stem] = counts.get(stem, 0) + step
+            if not counts[stem]:
+                del counts[stem]
+            total += step
+    for k in range(WINDOW):
+        take(k, 1)
+    best, best_key = 0, (len(counts), total)
+    for first in range(1, len(words) - WINDOW + 1 if spans else 1):
+        take(first - 1, -1)
+        take(first + WINDOW - 1, 1)
+        key = (len(counts), total)
         if key > best_key:
             best, best_key = first, key
     # The earliest such window ends at its last match: slide it on to give the first match

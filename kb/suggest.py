@@ -1,5 +1,8 @@
 """'Did you mean': the query with its unknown words swapped for close real words.
 
+Each unknown word becomes the real word fewest edits away (letters changed, added, dropped
+or swapped), the most frequent of those, from the generation's vocabulary (kb.vocabulary).
+
 Offered only when every word swapped in is a real word of the slides (the unstemmed `words`
 vocabulary, as the slides spell it) close to what was typed, and the new query finds more
 slides than the typed one. Filters (`deck:…`, `tag:…`, `date:[…]`) are never respelled:
@@ -11,6 +14,7 @@ import re
 
 from kb.query import parse, vocabulary_words
 from kb.schema import WORD, text_analyzer
+from kb.vocabulary import vocabulary_of
 
 FILTER_TOKEN = re.compile(r"(?<!\S)[\w.-]+:(?:\[[^\]]*\]?|\"[^\"]*\"?|\S*)")
 MIN_LENGTH = 4  # shorter words have too many close neighbours ("org" → "of")
@@ -25,6 +29,7 @@ def max_edits(word: str) -> int:
 def respell(searcher, words_text: str, keep_last: bool) -> str | None:
     """Each word the slides do not have → the closest one they do (None if nothing changed)."""
     analyzer = text_analyzer(stem=False)
+    vocabulary = vocabulary_of(searcher.reader())
     matches = list(re.finditer(r"(?<![\w#+.*~])" + WORD + r"(?![\w*~#+])", words_text))
     if keep_last and matches and matches[-1].end() == len(words_text) and vocabulary_words(
             searcher.reader(), matches[-1].group(0)):
@@ -35,11 +40,11 @@ def respell(searcher, words_text: str, keep_last: bool) -> str | None:
         tokens = [t.text for t in analyzer(word)]
         if len(tokens) != 1 or word.upper() in OPERATORS or len(word) < MIN_LENGTH:
             continue
-        if not re.fullmatch(r"[^\W\d_]+", tokens[0]) or searcher.doc_frequency("words", tokens[0]):
+        if not re.fullmatch(r"[^\W\d_]+", tokens[0]) or vocabulary.doc_frequency(tokens[0]):
             continue
-        found = searcher.suggest("words", tokens[0], limit=1, maxdist=max_edits(word), prefix=1)
-        if found and len(found[0]) >= 3 and found[0] != tokens[0]:
-            out = out[: match.start()] + found[0] + out[match.end():]
+        found = vocabulary.correction(tokens[0], max_edits(word))
+        if found and len(found) >= 3 and found != tokens[0]:
+            out = out[: match.start()] + found + out[match.end():]
             changed = True
     return out if changed else None
 
@@ -48,7 +53,8 @@ def all_real(searcher, text: str) -> bool:
     """Whether every word of `text` is one the slides have, as they spell it."""
     words = [t.text for t in text_analyzer(stem=False)(text)
              if t.text.upper() not in OPERATORS]
-    return all(searcher.doc_frequency("words", w) for w in words)
+    vocabulary = vocabulary_of(searcher.reader())
+    return all(vocabulary.doc_frequency(w) for w in words)
 
 
 def suggest(searcher, parser, text: str, found: int, count, live: bool = False) -> str | None:

@@ -158,6 +158,18 @@ def test_did_you_mean_uses_real_words(index):
     assert result.suggestion == "censoring"
     assert search(index, "annotationz").suggestion in ("annotations", "annotated")
     assert search(index, "hazard").suggestion is None
+    assert search(index, "hazadr ratio").suggestion == "hazard ratio"  # two letters swapped
+
+
+def test_did_you_mean_prefers_fewer_edits_to_a_more_frequent_word(tmp_path):
+    from kb.settings import Settings
+    for n in range(3):
+        write(tmp_path / "c", f"d{n}.md", f"# Deck {n}\n\nOne statistic per slide.\n")
+    write(tmp_path / "c", "many.md", "# Many\n\nSummary statistics.\n")
+    settings = Settings(content=tmp_path / "c", index=tmp_path / "i")
+    reindex(settings, jobs=1)
+    # "statistic" is in three decks, but "statistics" is one letter away (Whoosh said statistic).
+    assert search(SlideIndex(settings), "statistcs").suggestion == "statistics"
 
 
 def test_facets_keep_tag_case(index):
