@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from kb.media import resolve_image
-from kb.meta import split_frontmatter
+from kb.meta import Meta, split_frontmatter
 from kb.problem import Problem
 from kb.separators import safe_separator, split_custom, split_default
 from kb.render import Rendered, render_slide
@@ -118,26 +118,57 @@ def make_slide(deck: str, h: int, v: int, line: int, markdown: str, text: Render
                  text.html, text.notes_html, text.attrs, tuple(images))
 
 
+@dataclass(frozen=True)
+class SlidePart:
+    """A slide as the split found it, not yet rendered (its anchor is reveal.js's)."""
+
+    h: int
+    v: int
+    line: int  # first line of its text in the file, 1-based
+    markdown: str  # stripped of the blank lines around it
+    rendered: Rendered | None = None  # set when the split had to render it (a `.slide:` note)
+
+    @property
+    def anchor(self) -> str:
+        return f"{self.h}" if self.v == 0 else f"{self.h}/{self.v}"
+
+    def render(self) -> Rendered:
+        return self.rendered or render_slide(self.markdown)
+
+
+@dataclass(frozen=True)
+class DeckSource:
+    """A deck file split into its shown slides: what `read_deck` renders, and what the web
+    app renders a piece at a time."""
+
+    id: str
+    path: Path
+    name: str  # the file's path under the content folder, for problems
+    meta: Meta
+    parts: tuple[SlidePart, ...]
+
+
 def shown_slides(parts, body_line: int):
-    """(h, v, line, markdown, render) of the slides reveal.js shows: it removes a slide marked
+    """The `SlidePart`s reveal.js shows: it removes a slide marked
     `data-visibility="hidden"` (and a stack left empty) before it numbers the slides, so the
-    ones after it move up, and kb's anchors are reveal.js's."""
+    ones after it move up, and kb's anchors are reveal.js's. Only a slide with a `.slide:`
+    annotation can set that, so only those are rendered here."""
     h, v, last_h = -1, 0, None
     for part_h, _, offset, markdown in parts:
         line = body_line + offset + len(markdown) - len(markdown.lstrip("\n"))
         markdown = markdown.strip("\n")
-        text = render_slide(markdown)
-        if dict(text.attrs).get("data-visibility") == "hidden":
+        text = render_slide(markdown) if ".slide:" in markdown else None
+        if text and dict(text.attrs).get("data-visibility") == "hidden":
             continue
         h, v = (h, v + 1) if part_h == last_h else (h + 1, 0)
         last_h = part_h
-        yield h, v, line, markdown, text
+        yield SlidePart(h, v, line, markdown, text)
 
 
-def read_deck(path: Path, content: Path, data: bytes | None = None) -> tuple[Deck | None, list[Problem]]:
-    """Read one deck file. Never raises for bad content: problems are returned instead."""
+def split_deck(path: Path, content: Path, data: bytes | None = None) -> tuple[DeckSource | None, list[Problem]]:
+    """Read one deck file and split it into slides, without rendering them. Never raises
+    for bad content: problems are returned instead."""
     name = PurePosixPath(*path.relative_to(content).parts).as_posix()
-    ident = deck_id(path, content)
     if data is None:
         try:
             data = path.read_bytes()
@@ -163,8 +194,20 @@ def read_deck(path: Path, content: Path, data: bytes | None = None) -> tuple[Dec
             parts = split_default(body)
     else:
         parts = split_default(body)
-    slides = [make_slide(ident, h, v, line, md, text, path, content, name, problems)
-              for h, v, line, md, text in shown_slides(parts, body_line)]
+    source = DeckSource(deck_id(path, content), path, name, meta,
+                        tuple(shown_slides(parts, body_line)))
+    return source, problems
+
+
+def read_deck(path: Path, content: Path, data: bytes | None = None) -> tuple[Deck | None, list[Problem]]:
+    """Read one deck file and render every slide. Never raises for bad content: problems
+    are returned instead."""
+    source, problems = split_deck(path, content, data)
+    if source is None:
+        return None, problems
+    slides = [make_slide(source.id, part.h, part.v, part.line, part.markdown, part.render(),
+                         path, content, source.name, problems) for part in source.parts]
+    meta = source.meta
     title = meta.title or next((s.heading for s in slides if s.heading), "") or path.stem
-    deck = Deck(ident, path, title, meta.date, meta.tags, meta.type, meta.raw, tuple(slides))
+    deck = Deck(source.id, path, title, meta.date, meta.tags, meta.type, meta.raw, tuple(slides))
     return deck, problems

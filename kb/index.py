@@ -110,7 +110,7 @@ def first_line(text: str, limit: int = 80) -> str:
     return ""
 
 
-def slide_documents(deck: Deck, ocr: dict, settings: Settings) -> list[dict]:
+def slide_documents(deck: Deck, ocr: dict, settings: Settings, digest: str | None = None) -> list[dict]:
     """The Whoosh documents of one deck: one per slide. Its text goes to the fields of its
     language (stored under the English names, so readers need not know it)."""
     docs, texts_seen = [], [deck.title]
@@ -127,7 +127,7 @@ def slide_documents(deck: Deck, ocr: dict, settings: Settings) -> list[dict]:
             tags=list(deck.tags),
             tag=",".join(deck.tags), tagcase=",".join(deck.tags), tagtext=" ".join(deck.tags),
             image=(first.media_id or rel(first.path, settings)) if first else None,
-            image_only=slide.image_only,
+            image_only=slide.image_only, source=digest,
         )
         texts = dict(deck_title=deck.title, title=title, body=slide.body, alt=slide.alt,
                      ocr=ocr_text, notes=slide.notes)
@@ -247,7 +247,7 @@ def reindex(settings: Settings, full: bool = False, jobs: int | None = None,
                         ocr_found = ocr_problems(deck, batch.results, settings)
                         report.warnings += ocr_found
                         problems = problems + ocr_found
-                        docs = slide_documents(deck, batch.results, settings)
+                        docs = slide_documents(deck, batch.results, settings, read.digest)
                         for doc in docs:
                             writer.add_document(**doc)
                         written += slidekeys.rows(docs)

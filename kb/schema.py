@@ -23,7 +23,9 @@ from whoosh.support.charset import accent_map
 from kb.errors import KbError
 from kb.settings import Settings
 
-SCHEMA_VERSION = 4  # 4: slides with data-visibility="hidden" are not indexed (anchors move up)
+SCHEMA_VERSION = 5  # 4: slides with data-visibility="hidden" are not indexed (anchors move up)
+# 5: each slide stores the hash of its deck file (`source`): the web app trusts its stored
+# fields for a deck only when they come from the bytes it reads now (kb.web.deckread)
 # Letters and digits (`np.linalg.norm`, `max_retries` and `**term**` become plain words),
 # and the language names students type as written: C#, F#, C++, .NET.
 WORD = r"(?i:(?<![^\W_])[a-z](?:#|\+\+)(?![^\W_#+])|(?<!\.)\.net(?![^\W_])|[^\W_]+)"
@@ -81,6 +83,7 @@ def make_schema() -> Schema:
         year=ID(stored=True),
         image=STORED,  # media id or content-relative path of the slide's first image
         image_only=STORED,
+        source=STORED,  # sha256 of the deck file the slide was read from
         # The deck's distinct unstemmed words, on its first slide only: the vocabulary that
         # "did you mean" and the word being typed draw from (per slide it was 43% of all
         # postings).

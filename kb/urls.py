@@ -21,17 +21,20 @@ def home_url() -> str:
     return "/"
 
 
-def deck_url(deck: str, query: str | None = None, key: str | None = None) -> str:
+def deck_url(deck: str, query: str | None = None, key: str | None = None,
+             start: int | None = None) -> str:
     """The page of a whole deck, optionally with the words of `query` marked (and `?s=`,
-    the key of the slide a link is for: kb.slidekeys)."""
-    return with_query("/decks/" + quote(deck, safe="/"), {"q": query, "s": key})
+    the key of the slide a link is for: kb.slidekeys; `?from=`, the first slide a big
+    deck's page sends whole)."""
+    return with_query("/decks/" + quote(deck, safe="/"),
+                      {"q": query, "s": key, "from": str(start) if start else None})
 
 
 def slide_url(deck: str, anchor: str | int = 0, query: str | None = None,
-              key: str | None = None) -> str:
+              key: str | None = None, start: int | None = None) -> str:
     """The deep link of a slide: reveal.js's own hash, `/decks/<id>?q=…&s=<key>#/h` or
     `#/h/v`; the key lets the deck page find the slide after the deck was edited."""
-    return f"{deck_url(deck, query, key)}#/{anchor}"
+    return f"{deck_url(deck, query, key, start)}#/{anchor}"
 
 
 def decks_url(tag: str | None = None) -> str:

@@ -100,7 +100,7 @@ def test_an_edited_deck_keeps_old_links_working(site, settings, content):
     deck.write_text(re.sub(r"# Censoring.*?===\n\n", "", deck.read_text(), flags=re.S))
     reindex(settings)
     moved = get_json(site, f"/api/decks/epi/survival?s={key}")["moved"]
-    assert moved["gone"] and moved["target"] is None
+    assert moved["gone"] and moved["target"] is None, moved
     assert moved["closest"] and len(moved["closest"]) <= 3
     assert all(key_of(c["url"]) for c in moved["closest"])
 

@@ -201,4 +201,13 @@
     box.focus({ preventScroll: true });
   });
   Reveal.on("slidechanged", function (event) { ensure(positionOf(event.currentSlide)); });
+
+  /* The slide list links a slide this page did not send with the `?from=` page that has it
+     (for a reader without script); here reveal.js moves there and the piece comes instead. */
+  document.querySelectorAll(".kb-toc a[data-anchor]").forEach(function (a) {
+    a.addEventListener("click", function (event) {
+      event.preventDefault();
+      location.hash = "#/" + a.dataset.anchor;
+    });
+  });
 })();

@@ -2,26 +2,26 @@
 
 The deck list comes from the index manifest (re-read when its mtime changes); a deck page
 reads the deck file itself (found through the manifest, else by trying the deck suffixes
-under the content folder: never outside it) and takes the OCR text of its images from the
-index. Rendered decks are cached by the deck file's size and mtime.
+under the content folder: never outside it), splits it, and takes its slides' titles and
+texts from the index (`kb.web.deckread`: only the slides a page sends are rendered). Decks
+are cached by the file's size and mtime and the index generation.
 """
 
 import datetime as dt
+import hashlib
 import logging
 import threading
 from collections import OrderedDict
 from pathlib import Path
 
-from markupsafe import Markup
-
-from kb.deck import DECK_SUFFIXES, Deck, deck_id, read_deck
+from kb.deck import DECK_SUFFIXES, deck_id, split_deck
 from kb.schema import load_manifest, manifest_path
 from kb.errors import KbError
-from kb.render import ImageResolver, display_title, rewrite_images
+from kb.render import ImageResolver
 from kb.search import SlideIndex
 from kb.settings import Settings
-from kb.slidekeys import slide_key
-from kb.web.models import DeckInfo, DeckView, SlideView, group_by_tag, is_course
+from kb.web.deckread import LazyDeck, read_view
+from kb.web.models import DeckInfo, group_by_tag, is_course
 
 log = logging.getLogger(__name__)
 MAX_ID = 400
@@ -56,6 +56,7 @@ class Catalog:
         self.manifest: dict = {}
         self.deck_list: list[DeckInfo] = []
         self.views: OrderedDict = OrderedDict()
+        self.renders = 0
 
     # ------------------------------------------------------------ the manifest
     def refresh(self) -> None:
@@ -123,73 +124,54 @@ class Catalog:
                     continue
         return None
 
-    def deck(self, ident: str) -> DeckView | None:
-        """The deck, rendered; None if there is no such deck (or it cannot be read)."""
+    def deck(self, ident: str) -> LazyDeck | None:
+        """The deck (`kb.web.deckread`); None if there is no such deck (or it cannot be read)."""
         path = self.deck_path(ident)
         if path is None:
             return None
+        searcher = self.searcher()
+        generation = searcher.ixreader.generation() if searcher else None
         try:
             st = path.stat()
+            key = (str(path), st.st_mtime_ns, st.st_size, self.manifest_key, generation)
+            with self.lock:
+                cached = self.views.get(ident)
+                if cached and cached[0] == key:
+                    self.views.move_to_end(ident)
+                    return cached[1]
+            data = path.read_bytes()
         except OSError:
             return None
-        key = (str(path), st.st_mtime_ns, st.st_size, self.manifest_key)
-        with self.lock:
-            cached = self.views.get(ident)
-            if cached and cached[0] == key:
-                self.views.move_to_end(ident)
-                return cached[1]
-        deck, problems = read_deck(path, self.settings.content)
-        if deck is None:
+        digest = hashlib.sha256(data).hexdigest()
+        source, problems = split_deck(path, self.settings.content, data)
+        if source is None:
             log.warning("deck %s cannot be read: %s", ident, "; ".join(map(str, problems)))
             return None
-        view = self.render(deck, problems)
+        lazy = read_view(source, digest, self.indexed(searcher, ident),
+                         ImageResolver(self.settings.content, path.parent), problems,
+                         counter=self.count_render)
         with self.lock:
-            self.views[ident] = (key, view)
+            self.views[ident] = (key, lazy)
             self.views.move_to_end(ident)
             while len(self.views) > CACHE_DECKS:
                 self.views.popitem(last=False)
-        return view
+        return lazy
 
-    def indexed(self, ident: str) -> dict:
-        """anchor → stored fields of the deck's slides in the index (titles, OCR text)."""
+    def count_render(self) -> None:
+        self.renders += 1  # slides rendered for pages (a test bounds it)
+
+    def searcher(self):
         try:
-            searcher = self.index.searcher()
-            return {doc["anchor"]: doc for doc in searcher.documents(deck=ident)}
+            return self.index.searcher()
         except KbError:
+            return None
+
+    def indexed(self, searcher, ident: str) -> dict:
+        """anchor → stored fields of the deck's slides in the index (titles, OCR text)."""
+        if searcher is None:
             return {}
+        try:
+            return {doc["anchor"]: doc for doc in searcher.documents(deck=ident)}
         except Exception:  # the page still shows the slides without their OCR text
             log.exception("could not read the index entries of deck %s", ident)
             return {}
-
-    def render(self, deck: Deck, problems) -> DeckView:
-        resolver = ImageResolver(self.settings.content, deck.path.parent)
-        stored = self.indexed(deck.id)
-        slides = []
-        for slide in deck.slides:
-            doc = stored.get(slide.anchor, {})
-            slides.append(SlideView(
-                deck=deck.id, h=slide.h, v=slide.v,
-                title=display_title(slide.title or doc.get("title") or "", slide.image_only,
-                                    from_ocr=not slide.title and bool(doc.get("title"))),
-                # the deck reader's own render (the index holds the same), images served
-                html=Markup(rewrite_images(slide.html, resolver)),
-                notes_html=Markup(rewrite_images(slide.notes_html, resolver)),
-                attrs=section_attributes(slide.attrs, resolver),
-                notes=slide.notes, text=slide.body, ocr=doc.get("ocr") or "",
-                image_only=slide.image_only, alt=slide.alt,
-                key=slide_key(slide.body, slide.alt, doc.get("ocr") or "")))
-        info = DeckInfo(deck.id, deck.title, deck.date, deck.tags, len(deck.slides))
-        return DeckView(info, tuple(slides), tuple(p.as_dict() for p in problems))
-
-
-def section_attributes(attrs: tuple[tuple[str, str], ...], resolver: ImageResolver) -> tuple:
-    """A slide's own `<section>` attributes for the page: a background image only when kb
-    serves it (never a remote one)."""
-    out = []
-    for name, value in attrs:
-        if name == "data-background-image":
-            value = resolver.local(value)
-            if not value:
-                continue
-        out.append((name, value))
-    return tuple(out)

@@ -8,29 +8,77 @@ from kb.marks import DeckHits, hits_in_deck, marked_words
 from kb.render import highlight_terms, query_terms
 from kb.search import MAX_QUERY
 from kb.slidekeys import clean_key, relocate
-from kb.urls import search_url
+from kb.urls import deck_url, search_url
+from kb.web.deckread import LazyDeck
 from kb.web.models import DeckView, SlideView, group_by_tag
 from kb.web.forms import MAX_TAG
 from kb.web.pages import page, site
 
 bp = Blueprint("decks", __name__)
-INLINE_SLIDES = 40  # slides sent whole in a deck page; the rest come in pieces
-PIECE = 40  # slides per piece (`/api/decks/<id>?from=N`)
-TOC_SLIDES = 300  # slides named in the page's slide list
+WINDOW = 40  # slides a deck page sends whole (from `?from=N`, else the first); the rest
+# come in pieces of as many (`/api/decks/<id>?from=N`), so any deck's first answer is bounded
+TOC_SLIDES = 300  # slides named in the page's slide list (a big deck's: those around ?from=)
 
 
-def deck_or_404(ident: str) -> DeckView:
-    view = site()["catalog"].deck(ident)
-    if view is None:
+def deck_or_404(ident: str) -> LazyDeck:
+    lazy = site()["catalog"].deck(ident)
+    if lazy is None:
         abort(404, description=f"There is no deck “{ident}”.")
-    return view
+    return lazy
 
 
-def slide_or_404(view: DeckView, anchor: str) -> SlideView:
-    slide = view.slide(anchor)
-    if slide is None:
-        abort(404, description=f"Deck “{view.info.id}” has no slide {anchor}.")
-    return slide
+def slide_or_404(lazy: LazyDeck, anchor: str) -> SlideView:
+    position = lazy.view.position(anchor)
+    if position is None:
+        abort(404, description=f"Deck “{lazy.view.info.id}” has no slide {anchor}.")
+    return lazy.whole([position])[position]
+
+
+def first_position(value: str | None, count: int) -> int:
+    """`?from=N` as a slide position of the deck (0 when absent or not a number)."""
+    value = (value or "").strip()
+    if not value.isdigit() or len(value) > 8:
+        return 0
+    return min(int(value), max(0, count - 1))
+
+
+def slide_list(view: DeckView, whole: dict, start: int, q: str) -> dict:
+    """The page's slide list: every slide of a small deck; of a big one, the TOC_SLIDES
+    around `start`, with links to the lists before and after. A slide the page does not
+    send whole is linked with the `?from=` that sends it (a page without script still
+    shows it; with script the page moves there without reloading)."""
+    first = start // TOC_SLIDES * TOC_SLIDES
+    shown = range(first, min(len(view.slides), first + TOC_SLIDES))
+    ident = view.info.id
+
+    def link(position: int) -> str:
+        anchor = view.slides[position].anchor
+        if position in whole:
+            return f"#/{anchor}"
+        return deck_url(ident, q or None, start=position // WINDOW * WINDOW) + f"#/{anchor}"
+
+    def page_link(position: int) -> str:
+        return deck_url(ident, q or None, start=position) + f"#/{view.slides[position].anchor}"
+
+    return {"entries": [(view.slides[i], link(i)) for i in shown],
+            "first": first, "last": shown.stop,
+            "before": page_link(max(0, first - TOC_SLIDES)) if first else None,
+            "after": page_link(shown.stop) if shown.stop < len(view.slides) else None}
+
+
+def window_links(view: DeckView, start: int, q: str) -> dict | None:
+    """Previous / next WINDOW slides of a big deck, for a page read without script."""
+    count = len(view.slides)
+    if count <= WINDOW:
+        return None
+    ident, stop = view.info.id, min(count, start + WINDOW)
+
+    def to(position: int) -> str:
+        return deck_url(ident, q or None, start=position) + f"#/{view.slides[position].anchor}"
+
+    return {"first": start + 1, "last": stop, "count": count,
+            "previous": to(max(0, start - WINDOW)) if start else None,
+            "next": to(stop) if stop < count else None}
 
 
 def deck_list_json(context: dict) -> dict:
@@ -50,7 +98,8 @@ def deck_list() -> dict:
 
 
 def deck_json(context: dict) -> dict:
-    data = context["view"].as_dict()
+    view, whole = context["view"], context["whole"]
+    data = view.info.as_dict()
     if context["q"].strip():
         data["highlight"] = {"words": context["terms"], "prefixes": context["prefixes"]}
         hits = context["hits"]
@@ -59,10 +108,10 @@ def deck_json(context: dict) -> dict:
                             "through_deck": hits.through_deck}
     if context["slide"] is not None:
         data["slides"] = [context["slide"].as_dict()]
-    elif context["start"] is not None:  # a piece: the page asks for the slides it lacks
-        start = context["start"]
-        data["slides"] = [dict(s.as_dict(), position=start + i)
-                          for i, s in enumerate(context["view"].slides[start:start + PIECE])]
+    elif context["piece"]:  # the page asks for the slides it lacks
+        data["slides"] = [dict(s.as_dict(), position=p) for p, s in whole.items()]
+    else:  # every slide; those beyond the first WINDOW without their HTML (`?from=N` has it)
+        data["slides"] = [whole.get(i, s).as_dict() for i, s in enumerate(view.slides)]
     data["moved"] = context["moved"].as_dict() if context["moved"] else None
     wanted = {s["anchor"] for s in data["slides"]}  # a piece or one slide: theirs only
     data["related"] = {anchor: [r.as_dict() for r in found]
@@ -81,7 +130,8 @@ def deck_hits(view: DeckView, q: str) -> DeckHits | None:
 
 @page(bp, ["/decks/<path:ident>"], ["/api/decks/<path:ident>"], "deck.html", deck_json)
 def deck_page(ident: str) -> dict:
-    view = deck_or_404(ident)
+    lazy = deck_or_404(ident)
+    view = lazy.view
     q = (request.args.get("q") or "")[:MAX_QUERY]
     hits = deck_hits(view, q) if q.strip() else None
     if hits is not None:  # the words of the query's hits on this deck, on those slides only
@@ -92,12 +142,13 @@ def deck_page(ident: str) -> dict:
     else:
         terms, prefixes = highlight_terms(q, view.texts()) if q.strip() else ([], [])
     anchor = request.args.get("anchor") or request.args.get("slide")
-    start = request.args.get("from", "")
-    return {"view": view, "q": q, "terms": terms, "prefixes": prefixes, "hits": hits,
-            "start": int(start) if start.isdigit() and len(start) < 9 else None,
-            "inline": INLINE_SLIDES, "toc_slides": TOC_SLIDES,
+    slide = slide_or_404(lazy, anchor) if anchor is not None else None
+    start = first_position(request.args.get("from"), len(view.slides))
+    whole = lazy.whole(range(start, start + WINDOW)) if slide is None else {}
+    return {"view": view, "whole": whole, "q": q, "terms": terms, "prefixes": prefixes,
+            "hits": hits, "slide": slide, "piece": "from" in request.args,
+            "toc": slide_list(view, whole, start, q), "window": window_links(view, start, q),
             "marking": any(query_terms(q)) if q.strip() else False,  # not for `tag:X` alone
-            "slide": slide_or_404(view, anchor) if anchor is not None else None,
             "results_url": search_url(q) if q.strip() else None,
             **links_context(view)}
 

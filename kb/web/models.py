@@ -32,14 +32,15 @@ class DeckInfo:
 
 @dataclass(frozen=True)
 class SlideView:
-    """One slide, ready for the page: sanitized HTML, notes apart, OCR text apart."""
+    """One slide, ready for the page: sanitized HTML (None until a page sends it whole:
+    `kb.web.deckread`), notes apart, OCR text apart."""
 
     deck: str
     h: int
     v: int
     title: str
-    html: Markup
-    notes_html: Markup
+    html: Markup | None
+    notes_html: Markup | None
     notes: str
     text: str
     ocr: str
@@ -58,8 +59,9 @@ class SlideView:
 
     def as_dict(self) -> dict:
         return {"anchor": self.anchor, "h": self.h, "v": self.v, "url": self.url, "key": self.key,
-                "title": self.title, "html": str(self.html), "text": self.text,
-                "notes": self.notes, "notes_html": str(self.notes_html), "ocr": self.ocr,
+                "title": self.title, "text": self.text, "notes": self.notes, "ocr": self.ocr,
+                "html": None if self.html is None else str(self.html),
+                "notes_html": None if self.notes_html is None else str(self.notes_html),
                 "image_only": self.image_only}
 
 
@@ -77,24 +79,25 @@ class DeckView:
             stacks.setdefault(slide.h, []).append(slide)
         return [stacks[h] for h in sorted(stacks)]
 
-    def sections(self, inline: int) -> list[list[tuple[int, SlideView, bool]]]:
-        """The stacks as the page sends them: (position, slide, whole?) — only the first
-        `inline` slides are sent whole, the others as empty sections the page fills on
-        demand (so a deck of any size answers with a bounded first response)."""
+    def sections(self, whole: dict[int, SlideView]) -> list[list[tuple[int, SlideView, bool]]]:
+        """The stacks as the page sends them: (position, slide, whole?). Only the slides of
+        `whole` (position → slide with its HTML) are sent whole, the others as empty
+        sections the page fills on demand (so a deck of any size answers with a bounded
+        first response)."""
         position, out = 0, []
         for stack in self.stacks:
             row = []
             for slide in stack:
-                row.append((position, slide, position < inline))
+                row.append((position, whole.get(position, slide), position in whole))
                 position += 1
             out.append(row)
         return out
 
-    def slide(self, anchor: str) -> SlideView | None:
+    def position(self, anchor: str) -> int | None:
         anchor = anchor.strip().strip("/")
         if anchor.endswith("/0"):
             anchor = anchor[:-2]
-        return next((s for s in self.slides if s.anchor == anchor), None)
+        return next((i for i, s in enumerate(self.slides) if s.anchor == anchor), None)
 
     def texts(self):
         for slide in self.slides:

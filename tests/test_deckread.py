@@ -1,0 +1,140 @@
+"""A deck page renders only the slides it sends (kb.web.deckread): the others' titles, texts
+and keys come from the index, and are exactly what rendering them would give."""
+
+import hashlib
+import time
+
+import pytest
+
+from kb.deck import split_deck
+from kb.index import reindex
+from kb.render import ImageResolver
+from kb.search import SlideIndex
+from kb.settings import Settings
+from kb.web import create_app
+from kb.web.deckread import read_view, rendered_slides, stored_slides
+from helpers import make_site, write
+from test_presenter import CODE, COLUMNS, FRAGMENTS, MATH, NAMED, deck_text
+
+DANISH = """---
+title: Databaser
+lang: da
+---
+# Tabeller
+
+Bilerne står i tabellen, og hver række er en bil.
+
+===
+
+# Normalisering
+
+Note: sig det langsomt
+"""
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory):
+    root = tmp_path_factory.mktemp("deckread")
+    content = root / "content"
+    ids = list(make_site(content).values())
+    write(content, "show.md", deck_text("# Start\n\nWelcome", [MATH, CODE], COLUMNS, FRAGMENTS, NAMED))
+    write(content, "vis.md", deck_text("# Start", '<!-- .slide: data-visibility="hidden" -->\n# Secret',
+                                       ["# Stack", '<!-- .slide: data-visibility="hidden" -->\n# Gone', "# Kept"],
+                                       "Setext title\n---\n\nbody text", "![](media/km-plot)"))
+    write(content, "da.md", DANISH)
+    write(content, "big.md", "\n\n===\n\n".join(f"# Slide {i}\n\nbigword w{i}" for i in range(300)))
+    settings = Settings(content=content, index=root / "index")
+    reindex(settings)
+    return settings, ids + ["show", "vis", "da", "big"]
+
+
+def test_the_index_holds_what_rendering_gives(indexed):
+    """The oracle: for every deck, the slides read from the index equal the slides rendered
+    (title, text, notes, OCR, alt, key, attributes), only without their HTML."""
+    settings, ids = indexed
+    searcher = SlideIndex(settings).searcher()
+    compared = 0
+    for ident in ids:
+        path = next(settings.content.glob(ident + ".md"))
+        data = path.read_bytes()
+        source, _ = split_deck(path, settings.content, data)
+        stored = {doc["anchor"]: doc for doc in searcher.documents(deck=ident)}
+        resolver = ImageResolver(settings.content, path.parent)
+        from_index = stored_slides(source, hashlib.sha256(data).hexdigest(), stored, resolver)
+        rendered, _ = rendered_slides(source, stored, resolver, [])
+        assert from_index is not None, ident
+        for lazy, full in zip(from_index, rendered, strict=True):
+            assert lazy.html is None and full.html is not None
+            assert lazy.__dict__ | {"html": None, "notes_html": None} == \
+                full.__dict__ | {"html": None, "notes_html": None}, (ident, lazy.anchor)
+            compared += 1
+    assert compared >= 320
+
+
+def test_a_deck_page_renders_only_the_slides_it_sends(indexed):
+    settings, _ = indexed
+    app = create_app(settings)
+    client, catalog = app.test_client(), app.extensions["kb"]["catalog"]
+    page = client.get("/decks/big").data.decode()
+    assert catalog.renders == 40 and page.count('<span class="kb-anchor"') == 40
+    assert page.count("<section") == 300 and "Slide 299" in page  # the list names them all
+
+    piece = client.get("/api/decks/big?from=200").get_json()["slides"]
+    assert [s["position"] for s in piece] == list(range(200, 240)) and "w210" in piece[10]["html"]
+    assert catalog.renders == 80
+    client.get("/api/decks/big?from=200")
+    assert catalog.renders == 80  # rendered once
+
+    whole = client.get("/api/decks/big").get_json()["slides"]
+    assert len(whole) == 300 and whole[299]["title"] == "Slide 299" and whole[299]["text"]
+    assert all(s["html"] for s in whole[:40]) and not any(s["html"] for s in whole[40:200])
+    assert catalog.renders == 80
+
+
+def test_a_big_deck_reads_in_pages_without_script(indexed):
+    settings, _ = indexed
+    client = create_app(settings).test_client()
+    page = client.get("/decks/big?from=120&q=bigword").data.decode()
+    assert 'id="/120"' in page and 'id="/159"' in page and 'id="/160"' not in page
+    assert 'href="/decks/big?q=bigword&amp;from=80#/80" rel="prev"' in page
+    assert 'href="/decks/big?q=bigword&amp;from=160#/160" rel="next"' in page
+    assert 'href="#/130"' in page  # sent whole: the anchor scrolls to it
+    assert 'href="/decks/big?q=bigword&amp;from=280#/299"' in page  # not sent: its page
+    last = client.get("/decks/big?from=99999").data.decode()  # past the end: the last slide
+    assert 'id="/299"' in last and 'rel="next"' not in last
+    assert client.get("/decks/big?from=abc").status_code == 200
+
+
+def test_an_edited_deck_is_rendered_until_it_is_indexed_again(tmp_path):
+    content = tmp_path / "content"
+    deck = write(content, "d.md", "\n\n===\n\n".join(f"# Old {i}\n\noldword" for i in range(100)))
+    settings = Settings(content=content, index=tmp_path / "index")
+    reindex(settings)
+    app = create_app(settings)
+    client, catalog = app.test_client(), app.extensions["kb"]["catalog"]
+    assert client.get("/api/decks/d").get_json()["slides"][99]["title"] == "Old 99"
+    assert catalog.renders == 40
+
+    deck.write_text(deck.read_text().replace("# Old 99", "# New 99"))
+    slides = client.get("/api/decks/d").get_json()["slides"]
+    assert slides[99]["title"] == "New 99" and slides[99]["html"]  # the file, not the index
+    assert catalog.renders == 40 + 100
+
+    reindex(settings)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # the app opens the new generation in the background
+        slides = client.get("/api/decks/d").get_json()["slides"]
+        if slides[99]["html"] is None:
+            break
+        time.sleep(0.1)
+    assert slides[99]["title"] == "New 99" and slides[99]["html"] is None
+    assert catalog.renders <= 40 + 100 + 100 + 40  # once more whole, until the app opens it
+
+
+def test_without_an_index_a_deck_is_rendered_whole(tmp_path):
+    content = tmp_path / "content"
+    path = write(content, "d.md", "# A\n\n===\n\n# B")
+    source, problems = split_deck(path, content)
+    lazy = read_view(source, "0" * 64, {}, ImageResolver(content, content), problems)
+    assert [s.title for s in lazy.view.slides] == ["A", "B"] and lazy.view.info.title == "A"
+    assert all(s.html for s in lazy.view.slides)
