@@ -31,7 +31,7 @@ MIN_WORDS = 3  # a slide with fewer distinct words ("Questions?") has no topic t
 MIN_SHARED = 2  # one rare word in common ("cover", "overview") is not a topic
 FIELDS = ("title", "body", "alt", "ocr")
 CACHE_DECKS = 64
-MAX_SLIDES = 120  # slides of one deck given related slides (a deck's first ones): ~5 ms each
+MAX_SLIDES = 120  # slides of one deck given related slides per call (the web app: its page window): ~5 ms each
 # Postings one slide's query may walk (sum of its words' document frequencies). A word on
 # every slide of a 20,000-slide deck walks them all, each excluded as the slide's own deck:
 # 0.37 s per slide, 44 s for a page. Such words are skipped; on ordinary decks none is.
@@ -127,26 +127,29 @@ class RelatedSlides:
         self.index = index  # kb.search.SlideIndex
         self.max_slides = max_slides
         self.lock = threading.Lock()
-        self.cache: OrderedDict = OrderedDict()  # (generation, deck) → {anchor: (Related…)}
+        self.cache: OrderedDict = OrderedDict()  # (generation, deck, first) → {anchor: (Related…)}
         self.computed = 0  # decks computed (not served from the cache): for tests
         self.queries = 0  # slides looked up, one query each: for tests
         self.work: Counter = Counter()  # postings the queries may walk: for tests
 
-    def for_deck(self, deck: str) -> dict[str, tuple[Related, ...]]:
-        """anchor → related slides of the deck's first `max_slides` indexed slides (the
-        work of one page request stays bounded whatever the deck's size); {} without an
-        index."""
+    def for_deck(self, deck: str, first: int = 0) -> dict[str, tuple[Related, ...]]:
+        """anchor → related slides of `max_slides` of the deck's indexed slides, from
+        position `first` on (the slides a page sends: the work of one request stays bounded
+        whatever the deck's size); {} without an index."""
         try:
             searcher = self.index.searcher()
         except KbError:
             return {}
-        key = (searcher.ixreader.generation(), deck)
+        key = (searcher.ixreader.generation(), deck, first)
         with self.lock:
             if key in self.cache:
                 self.cache.move_to_end(key)
                 return self.cache[key]
         weights, vectors, answer = Weights(searcher), {}, {}
-        for doc in islice(searcher.documents(deck=deck), self.max_slides):
+        # A deck's slides are written in one go, in order: its document numbers are its
+        # slides in order (and the stored fields of the ones skipped are never read).
+        numbers = islice(searcher.document_numbers(deck=deck), first, first + self.max_slides)
+        for doc in map(searcher.stored_fields, numbers):
             self.queries += 1
             found = related_for_slide(searcher, weights, doc, vectors, self.work)
             if found:

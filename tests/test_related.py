@@ -134,3 +134,7 @@ def test_words_on_every_slide_of_a_big_deck_are_not_walked(tmp_path):
     assert related.work["postings"] <= 20 * 5000
     # a small deck's rarer words still find the same topic elsewhere
     assert [r.deck for r in related.for_deck("other")["0"]] == ["again"]
+    # a page from slide 2000 on: the related slides of its own slides, as many lookups
+    later = related.for_deck("big", first=2000)
+    assert related.queries == 20 + 1 + 20
+    assert set(later) <= {str(i) for i in range(2000, 2020)}

@@ -40,7 +40,7 @@ def create_app(settings: Settings, search_log=None) -> Flask:
     index = SlideIndex(settings)
     index.warm()
     app.extensions["kb"] = {"settings": settings, "index": index,
-                            "catalog": Catalog(settings, index), "related": RelatedSlides(index),
+                            "catalog": Catalog(settings, index), "related": RelatedSlides(index, max_slides=deck_views.WINDOW),
                             "search_log": search_log or NoSearchLog()}
     app.jinja_env.globals.update(
         static_url=static_url, home_url=urls.home_url, search_url=urls.search_url,

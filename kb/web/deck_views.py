@@ -150,12 +150,12 @@ def deck_page(ident: str) -> dict:
             "toc": slide_list(view, whole, start, q), "window": window_links(view, start, q),
             "marking": any(query_terms(q)) if q.strip() else False,  # not for `tag:X` alone
             "results_url": search_url(q) if q.strip() else None,
-            **links_context(view)}
+            **links_context(view, min(whole, default=0))}
 
 
-def links_context(view: DeckView) -> dict:
-    """Where the slide of the link's `?s=` key is now (kb.slidekeys), and each slide's
-    related slides of other decks (kb.related)."""
+def links_context(view: DeckView, first: int) -> dict:
+    """Where the slide of the link's `?s=` key is now (kb.slidekeys), and the related
+    slides of other decks (kb.related) of the slides sent, from position `first` on."""
     key = clean_key(request.args.get("s"))
     moved = relocate(site()["settings"], view.info.id, view.slides, key) if key else None
-    return {"moved": moved, "related": site()["related"].for_deck(view.info.id)}
+    return {"moved": moved, "related": site()["related"].for_deck(view.info.id, first)}

@@ -78,7 +78,7 @@ def stored_slides(source: DeckSource, digest: str, stored: dict,
         body, alt, ocr = doc.get("body") or "", doc.get("alt") or "", doc.get("ocr") or ""
         title, image_only = doc.get("title") or "", bool(doc.get("image_only"))
         # the index's title is the render's, else the first line of the image's OCR text
-        own_title = any(line.strip() for line in body.split("\n"))
+        own_title = bool(body.strip())
         attrs = part.rendered.attrs if part.rendered else ()
         slides.append(SlideView(
             deck=source.id, h=part.h, v=part.v,

@@ -4,6 +4,7 @@ slides ready for the page (`SlideView`), and decks grouped by tag. Plain frozen 
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cached_property
 
 from markupsafe import Markup
 
@@ -71,27 +72,18 @@ class DeckView:
     slides: tuple[SlideView, ...]
     problems: tuple[dict, ...] = ()
 
-    @property
-    def stacks(self) -> list[list[SlideView]]:
-        """Slides grouped by horizontal position, as reveal.js stacks them."""
-        stacks: dict[int, list[SlideView]] = {}
-        for slide in self.slides:
-            stacks.setdefault(slide.h, []).append(slide)
+    @cached_property
+    def stacks(self) -> list[list[tuple[int, SlideView]]]:
+        """(position, slide) grouped by horizontal position, as reveal.js stacks them."""
+        stacks: dict[int, list[tuple[int, SlideView]]] = {}
+        for position, slide in enumerate(self.slides):
+            stacks.setdefault(slide.h, []).append((position, slide))
         return [stacks[h] for h in sorted(stacks)]
 
-    def sections(self, whole: dict[int, SlideView]) -> list[list[tuple[int, SlideView, bool]]]:
-        """The stacks as the page sends them: (position, slide, whole?). Only the slides of
-        `whole` (position → slide with its HTML) are sent whole, the others as empty
-        sections the page fills on demand (so a deck of any size answers with a bounded
-        first response)."""
-        position, out = 0, []
-        for stack in self.stacks:
-            row = []
-            for slide in stack:
-                row.append((position, whole.get(position, slide), position in whole))
-                position += 1
-            out.append(row)
-        return out
+    @cached_property
+    def keys(self) -> str:
+        """`anchor:key` of every slide, space-separated: what deck-links.js reads."""
+        return " ".join(f"{s.anchor}:{s.key}" for s in self.slides)
 
     def position(self, anchor: str) -> int | None:
         anchor = anchor.strip().strip("/")
