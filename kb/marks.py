@@ -10,6 +10,8 @@ from kb.search import SlideIndex, search
 from kb.snippets import clean, marked_spans
 
 PAGE = 100  # the largest page search() serves
+MAX_PAGES = 2  # a query on every slide of a 20,000-slide deck lists its best 200 (each page
+# of a hundred hits costs ~0.1 s there: snippets, ranking)
 
 
 @dataclass(frozen=True)
@@ -18,6 +20,7 @@ class DeckHits:
     through_deck: int = 0  # slides that match only through the deck's title or tags
     stems: dict = field(default_factory=dict, compare=False)  # language → stems the query seeks
     lang: str = ENGLISH  # the deck's language
+    complete: bool = True  # False: the deck has more hits than the best ones listed
 
     @property
     def count(self) -> int:
@@ -39,8 +42,8 @@ def hits_in_deck(index: SlideIndex, text: str, deck: str, tags=(), live: bool = 
             else:
                 anchors.append(hit.anchor)
                 through += hit.more
-        if page >= result.pages:
-            return DeckHits(tuple(anchors), through, result.stems, lang)
+        if page >= result.pages or page >= MAX_PAGES:
+            return DeckHits(tuple(anchors), through, result.stems, lang, page >= result.pages)
         page += 1
 
 

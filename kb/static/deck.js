@@ -112,6 +112,7 @@
   }
 
   function ensure(position) {
+    if (big) return;  /* a big deck's window came whole */
     var all = allSlides();
     var piece = Math.floor(Math.max(0, position - 10) / 40) * 40;
     [piece, piece + 40].forEach(function (from) {
@@ -128,6 +129,60 @@
 
   function positionOf(slide) { return allSlides().indexOf(slide); }
 
+  /* ------------------------------------------------------------ big decks: a window at a time */
+  /* A big deck's page holds only a window of its slides (BIG_DECK in kb/web/deck_views.py):
+     reveal.js's indices are the window's; the address bar, the slide numbers and the links
+     are the deck's. A `#/h/v` outside the window, or a step past its ends (the `kb-more`
+     slides), loads the window that has it. */
+  var big = deck.hasAttribute("data-big");
+  var starts = [];  /* the position of each stack's first slide */
+  var named = {};
+  if (big) {
+    deck.dataset.stacks.split(",").reduce(function (at, n) { starts.push(at); return at + Number(n); }, 0);
+    try { named = JSON.parse(deck.dataset.named || "{}"); } catch (e) { named = {}; }
+  }
+  function anchorOf(section) {
+    var a = section && section.querySelector(":scope > .kb-anchor");
+    return a ? a.id.slice(1) : null;
+  }
+  function target(hash) {  /* "#/h/v/f" or "#/id" → {anchor, position, f} */
+    var parts = decodeURIComponent((hash || "").replace(/^#\/?/, "")).split("/");
+    if (parts[0] && !/^\d+$/.test(parts[0])) {  /* a named slide, maybe with a fragment */
+      var f = parts[1];
+      if (!named[parts[0]]) return null;
+      parts = named[parts[0]].split("/").concat(["0"]).slice(0, 2).concat(f === undefined ? [] : [f]);
+    }
+    var h = Number(parts[0] || 0), v = Number(parts[1] || 0);
+    if (h >= starts.length) return null;
+    return { anchor: v ? h + "/" + v : String(h), position: starts[h] + v, f: parts[2] };
+  }
+  function windowWith(t) {
+    var base = deck.dataset.from;
+    return base + (base.indexOf("?") < 0 ? "?" : "&") + "from=" + t.position + "#/" + t.anchor + (t.f !== undefined ? "/" + t.f : "");
+  }
+  function goTo(hash) {  /* true when it moves the page to another window */
+    var t = target(hash || "#/0");
+    if (!t) return false;
+    var el = document.getElementById("/" + t.anchor);
+    if (!el) { location.replace(windowWith(t)); return true; }
+    if (Reveal.isReady()) {
+      var at = Reveal.getIndices(el.parentNode);
+      Reveal.slide(at.h, at.v, t.f !== undefined ? Number(t.f) : undefined);
+    }
+    return false;
+  }
+  function showHash() {
+    var slide = Reveal.getCurrentSlide();
+    if (slide.classList.contains("kb-more")) { location.replace(slide.dataset.to); return; }
+    var f = Reveal.getIndices().f;
+    history.replaceState(history.state, "", "#/" + anchorOf(slide) + (typeof f === "number" && f >= 0 ? "/" + f : ""));
+  }
+  function deckNumber(slide) {  /* reveal.js's "h/v", counted over the whole deck */
+    var a = (anchorOf(slide) || "").split("/");
+    if (!a[0]) return [""];
+    return a.length > 1 ? [Number(a[0]) + 1, "/", Number(a[1]) + 1] : [Number(a[0]) + 1];
+  }
+
   /* ------------------------------------------------------------ match bar and copy link */
   var nextMatch = document.getElementById("kb-next-match");
   var status = document.getElementById("kb-match-status");
@@ -140,6 +195,14 @@
     if (nextMatch) nextMatch.hidden = !marks;
   }
   if (nextMatch) nextMatch.addEventListener("click", function () {
+    if (big && hitAnchors) {  /* the hits of the whole deck, in order */
+      var hits = Array.from(hitAnchors).map(function (a) { return target("#/" + a); }).filter(Boolean)
+        .sort(function (a, b) { return a.position - b.position; });
+      var now = target("#/" + anchorOf(Reveal.getCurrentSlide()));
+      var after = hits.find(function (t) { return now && t.position > now.position; }) || hits[0];
+      if (after) goTo("#/" + after.anchor);
+      return;
+    }
     var all = allSlides().filter(function (s) { return s.classList.contains("kb-has-marks"); });
     if (!all.length) return;
     var here = positionOf(Reveal.getCurrentSlide());
@@ -189,13 +252,19 @@
   box.classList.add("reveal");
   document.body.classList.add("kb-presenting");
   box.querySelectorAll("section[data-kb]").forEach(prepare);
+  if (big && location.hash && goTo(location.hash)) return;  /* its window is another page */
   Reveal.initialize({
-    embedded: true, hash: true, respondToHashChanges: true, history: false,
-    slideNumber: "h/v", showSlideNumber: "all", controls: true, progress: true,
+    embedded: true, hash: !big, respondToHashChanges: !big, history: false,
+    slideNumber: big ? deckNumber : "h/v", showSlideNumber: "all", controls: true, progress: true,
     center: true, width: 960, height: 700, margin: 0.04, transition: "none",
     scrollActivationWidth: null,  /* a phone gets the slide canvas too, not the scroll view */
     plugins: [RevealNotes]
   }).then(function () {
+    if (big) {
+      goTo(location.hash);
+      ["slidechanged", "fragmentshown", "fragmenthidden"].forEach(function (e) { Reveal.on(e, showHash); });
+      window.addEventListener("hashchange", function () { goTo(location.hash); });
+    }
     countMatches();
     ensure(positionOf(Reveal.getCurrentSlide()));
     box.focus({ preventScroll: true });

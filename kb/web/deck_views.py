@@ -18,6 +18,10 @@ bp = Blueprint("decks", __name__)
 WINDOW = 40  # slides a deck page sends whole (from `?from=N`, else the first); the rest
 # come in pieces of as many (`/api/decks/<id>?from=N`), so any deck's first answer is bounded
 TOC_SLIDES = 300  # slides named in the page's slide list (a big deck's: those around ?from=)
+# A deck of more slides is presented a WINDOW at a time: reveal.js itself slows down with
+# the number of sections (2.4 s to start with 20,000, 0.44 s per slide change), so its page
+# holds only the window's sections and moves to the next window at either end.
+BIG_DECK = 400
 
 
 def deck_or_404(ident: str) -> LazyDeck:
@@ -66,6 +70,15 @@ def slide_list(view: DeckView, whole: dict, start: int, q: str) -> dict:
             "after": page_link(shown.stop) if shown.stop < len(view.slides) else None}
 
 
+def window_stacks(whole: dict[int, SlideView]) -> list[list[tuple[int, SlideView]]]:
+    """The window's slides as reveal.js stacks them (a stack cut by the window's edge
+    starts or ends it)."""
+    stacks: dict[int, list] = {}
+    for position, slide in sorted(whole.items()):
+        stacks.setdefault(slide.h, []).append((position, slide))
+    return list(stacks.values())
+
+
 def window_links(view: DeckView, start: int, q: str) -> dict | None:
     """Previous / next WINDOW slides of a big deck, for a page read without script."""
     count = len(view.slides)
@@ -73,12 +86,12 @@ def window_links(view: DeckView, start: int, q: str) -> dict | None:
         return None
     ident, stop = view.info.id, min(count, start + WINDOW)
 
-    def to(position: int) -> str:
-        return deck_url(ident, q or None, start=position) + f"#/{view.slides[position].anchor}"
+    def to(first: int, position: int) -> str:  # the page from `first` on, at `position`
+        return deck_url(ident, q or None, start=first) + f"#/{view.slides[position].anchor}"
 
     return {"first": start + 1, "last": stop, "count": count,
-            "previous": to(max(0, start - WINDOW)) if start else None,
-            "next": to(stop) if stop < count else None}
+            "previous": to(max(0, start - WINDOW), start - 1) if start else None,
+            "next": to(stop, stop) if stop < count else None}
 
 
 def deck_list_json(context: dict) -> dict:
@@ -105,7 +118,7 @@ def deck_json(context: dict) -> dict:
         hits = context["hits"]
         if hits is not None:
             data["hits"] = {"count": hits.count, "anchors": list(hits.anchors),
-                            "through_deck": hits.through_deck}
+                            "through_deck": hits.through_deck, "complete": hits.complete}
     if context["slide"] is not None:
         data["slides"] = [context["slide"].as_dict()]
     elif context["piece"]:  # the page asks for the slides it lacks
@@ -148,6 +161,7 @@ def deck_page(ident: str) -> dict:
     return {"view": view, "whole": whole, "q": q, "terms": terms, "prefixes": prefixes,
             "hits": hits, "slide": slide, "piece": "from" in request.args,
             "toc": slide_list(view, whole, start, q), "window": window_links(view, start, q),
+            "big": len(view.slides) > BIG_DECK, "window_stacks": window_stacks(whole),
             "marking": any(query_terms(q)) if q.strip() else False,  # not for `tag:X` alone
             "results_url": search_url(q) if q.strip() else None,
             **links_context(view, min(whole, default=0))}

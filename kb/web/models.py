@@ -81,6 +81,17 @@ class DeckView:
         return [stacks[h] for h in sorted(stacks)]
 
     @cached_property
+    def stack_sizes(self) -> str:
+        """The number of slides of each stack, comma-separated: from it a big deck's page
+        finds any `#/h/v`'s position without the slides themselves (kb/static/deck.js)."""
+        return ",".join(str(len(stack)) for stack in self.stacks)
+
+    @cached_property
+    def named(self) -> dict[str, str]:
+        """id → anchor of the slides with an id (`#/some-id` links)."""
+        return {value: s.anchor for s in self.slides for name, value in s.attrs if name == "id"}
+
+    @cached_property
     def keys(self) -> str:
         """`anchor:key` of every slide, space-separated: what deck-links.js reads."""
         return " ".join(f"{s.anchor}:{s.key}" for s in self.slides)
