@@ -294,7 +294,8 @@ def to_html(text: str) -> tuple[str, Stash]:
     if len(text) > MAX_SLIDE_CHARS:  # the rest is shown (and indexed) as plain text
         cut = text.rfind("\n", 0, MAX_SLIDE_CHARS) + 1 or MAX_SLIDE_CHARS
         text, rest = text[:cut], text[cut:]
-        overflow = f'\n<p class="overflow">{html.escape(rest)}</p>'
+        # its spacing is the page's to collapse anyway (a deep list's indent was megabytes)
+        overflow = f'\n<p class="overflow">{html.escape(" ".join(rest.split()))}</p>'
     code, math = Stash([], "KBCODE", []), Stash([], "KBMATH", [])
     out = []
     for kind, payload in blocks(text):

@@ -76,6 +76,17 @@ class Server(BaseApplication):
         return make_app(self.settings, self.search_log)
 
 
+def open_index_early(worker) -> None:
+    """A worker opens its index before its first request (which would otherwise wait ~1 s
+    for it at 20,000 slides); with no index yet, the first request says what to run."""
+    try:
+        worker.wsgi.extensions["kb"]["index"].searcher()
+    except KbError:
+        pass
+    except Exception:  # a worker that cannot open it still starts: its requests say why
+        worker.log.exception("could not open the index")
+
+
 def serve(settings: Settings, host: str, port: int, workers: int | None, threads: int,
           announce, search_log: tuple[bool, int] = (True, 90), listening=None) -> None:
     """Serve until stopped (Ctrl-C or SIGTERM); `listening()` once the port is bound,
@@ -96,6 +107,7 @@ def serve(settings: Settings, host: str, port: int, workers: int | None, threads
         "worker_class": "gthread",
         "loglevel": "warning",
         "when_ready": lambda _arbiter: announce(url, workers, threads),
+        "post_worker_init": open_index_early,
         "proc_name": "kb",
     }, search_log)
     arbiter = Arbiter(server)
