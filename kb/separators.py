@@ -37,11 +37,11 @@ def split_default(body: str) -> list[tuple[int, int, int, str]]:
     Returns (h, v, line offset, markdown) for each slide.
     """
     lines = body.split("\n")
-    fenced = fenced_lines(lines)
+    fenced = fenced_lines(lines) if "```" in body or "~~~" in body else None
     slides, h, v, start = [], 0, 0, 0
-    for i, line in enumerate(lines):
-        kind = line
-        if kind not in ("===", "--") or fenced[i]:
+    for i in [i for i, line in enumerate(lines) if line == "===" or line == "--"]:
+        kind = lines[i]
+        if fenced and fenced[i]:
             continue
         blank_before = i == 0 or not lines[i - 1].strip()
         blank_after = i == len(lines) - 1 or not lines[i + 1].strip()

@@ -137,13 +137,19 @@ class Relocation:
                             for s in self.closest]}
 
 
-def relocate(settings: Settings, deck: str, slides, key: str) -> Relocation | None:
+def relocate(settings: Settings, deck: str, slides, key: str, at=None) -> Relocation | None:
     """Find the slide of `key` among `slides` (objects with `key`, `anchor`, `text`,
     `alt`, `ocr`): one sqlite lookup and one pass over the deck's slides. None when kb
-    never gave out that key for this deck: the link then works as one without a key."""
-    matches = tuple(s.anchor for s in slides if s.key == key)
+    never gave out that key for this deck: the link then works as one without a key.
+    `at` (anchor → slide or None) skips the pass when the slide is still where the last
+    reindex saw it (a big deck: the pass would read every slide)."""
     old = remembered(settings, deck, key)
     was = old[0] if old else None
+    if at and not old:  # every slide's key is remembered when it is indexed
+        return None
+    if at and getattr(at(old[0]), "key", None) == key:
+        return Relocation(key, (old[0],), was=was)
+    matches = tuple(s.anchor for s in slides if s.key == key)
     if matches:
         return Relocation(key, matches, was=was)
     if not old:

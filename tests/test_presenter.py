@@ -243,8 +243,17 @@ def test_a_deck_sends_40_slides_whole_and_the_page_fetches_the_others(site):
     page.context.close()
 
 
-def current_text(page) -> str:
-    return page.evaluate("Reveal.getCurrentSlide().textContent")
+def test_a_big_deck_page_reads_only_what_it_shows(site):
+    from kb.web import create_app
+    app = create_app(site["settings"])
+    client, catalog = app.test_client(), app.extensions["kb"]["catalog"]
+    assert client.get("/decks/big?from=2500&q=bigword&s=00000000").status_code == 200
+    view = catalog.deck("big")
+    built = sum(item is not None for item in view.slides.items)
+    assert catalog.renders == 40 and built <= 300 + 100  # its slide list, read in blocks
+    data = client.get("/api/decks/big?from=2500").get_json()
+    assert [s["position"] for s in data["slides"]] == list(range(2500, 2540)) and data["slides"] == \
+        [s for s in data["slides"] if s["html"]]
 
 
 def test_a_big_deck_is_presented_a_window_at_a_time(site):

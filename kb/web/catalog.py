@@ -20,8 +20,8 @@ from kb.errors import KbError
 from kb.render import ImageResolver
 from kb.search import SlideIndex
 from kb.settings import Settings
-from kb.web.deckread import LazyDeck, read_view
-from kb.web.models import DeckInfo, group_by_tag, is_course
+from kb.web.deckread import read_view
+from kb.web.models import DeckInfo, DeckView, group_by_tag, is_course
 
 log = logging.getLogger(__name__)
 MAX_ID = 400
@@ -124,16 +124,18 @@ class Catalog:
                     continue
         return None
 
-    def deck(self, ident: str) -> LazyDeck | None:
+    def deck(self, ident: str) -> DeckView | None:
         """The deck (`kb.web.deckread`); None if there is no such deck (or it cannot be read)."""
         path = self.deck_path(ident)
         if path is None:
             return None
-        searcher = self.searcher()
-        generation = searcher.ixreader.generation() if searcher else None
+        try:
+            generation = self.index.searcher().ixreader.generation()
+        except KbError:
+            generation = None
         try:
             st = path.stat()
-            key = (str(path), st.st_mtime_ns, st.st_size, self.manifest_key, generation)
+            key = (str(path), st.st_mtime_ns, st.st_size, generation)
             with self.lock:
                 cached = self.views.get(ident)
                 if cached and cached[0] == key:
@@ -142,36 +144,19 @@ class Catalog:
             data = path.read_bytes()
         except OSError:
             return None
-        digest = hashlib.sha256(data).hexdigest()
         source, problems = split_deck(path, self.settings.content, data)
         if source is None:
             log.warning("deck %s cannot be read: %s", ident, "; ".join(map(str, problems)))
             return None
-        lazy = read_view(source, digest, self.indexed(searcher, ident),
+        view = read_view(source, hashlib.sha256(data).hexdigest(), self.index,
                          ImageResolver(self.settings.content, path.parent), problems,
                          counter=self.count_render)
         with self.lock:
-            self.views[ident] = (key, lazy)
+            self.views[ident] = (key, view)
             self.views.move_to_end(ident)
             while len(self.views) > CACHE_DECKS:
                 self.views.popitem(last=False)
-        return lazy
+        return view
 
     def count_render(self) -> None:
         self.renders += 1  # slides rendered for pages (a test bounds it)
-
-    def searcher(self):
-        try:
-            return self.index.searcher()
-        except KbError:
-            return None
-
-    def indexed(self, searcher, ident: str) -> dict:
-        """anchor → stored fields of the deck's slides in the index (titles, OCR text)."""
-        if searcher is None:
-            return {}
-        try:
-            return {doc["anchor"]: doc for doc in searcher.documents(deck=ident)}
-        except Exception:  # the page still shows the slides without their OCR text
-            log.exception("could not read the index entries of deck %s", ident)
-            return {}

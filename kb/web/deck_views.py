@@ -9,7 +9,6 @@ from kb.render import highlight_terms, query_terms
 from kb.search import MAX_QUERY
 from kb.slidekeys import clean_key, relocate
 from kb.urls import deck_url, search_url
-from kb.web.deckread import LazyDeck
 from kb.web.models import DeckView, SlideView, group_by_tag
 from kb.web.forms import MAX_TAG
 from kb.web.pages import page, site
@@ -24,18 +23,18 @@ TOC_SLIDES = 300  # slides named in the page's slide list (a big deck's: those a
 BIG_DECK = 400
 
 
-def deck_or_404(ident: str) -> LazyDeck:
-    lazy = site()["catalog"].deck(ident)
-    if lazy is None:
+def deck_or_404(ident: str) -> DeckView:
+    view = site()["catalog"].deck(ident)
+    if view is None:
         abort(404, description=f"There is no deck “{ident}”.")
-    return lazy
+    return view
 
 
-def slide_or_404(lazy: LazyDeck, anchor: str) -> SlideView:
-    position = lazy.view.position(anchor)
+def slide_or_404(view: DeckView, anchor: str) -> SlideView:
+    position = view.position(anchor)
     if position is None:
-        abort(404, description=f"Deck “{lazy.view.info.id}” has no slide {anchor}.")
-    return lazy.whole([position])[position]
+        abort(404, description=f"Deck “{view.info.id}” has no slide {anchor}.")
+    return view.slides.whole([position])[position]
 
 
 def first_position(value: str | None, count: int) -> int:
@@ -56,13 +55,13 @@ def slide_list(view: DeckView, whole: dict, start: int, q: str) -> dict:
     ident = view.info.id
 
     def link(position: int) -> str:
-        anchor = view.slides[position].anchor
+        anchor = view.anchors[position]
         if position in whole:
             return f"#/{anchor}"
         return deck_url(ident, q or None, start=position // WINDOW * WINDOW) + f"#/{anchor}"
 
     def page_link(position: int) -> str:
-        return deck_url(ident, q or None, start=position) + f"#/{view.slides[position].anchor}"
+        return deck_url(ident, q or None, start=position) + f"#/{view.anchors[position]}"
 
     return {"entries": [(view.slides[i], link(i)) for i in shown],
             "first": first, "last": shown.stop,
@@ -87,7 +86,7 @@ def window_links(view: DeckView, start: int, q: str) -> dict | None:
     ident, stop = view.info.id, min(count, start + WINDOW)
 
     def to(first: int, position: int) -> str:  # the page from `first` on, at `position`
-        return deck_url(ident, q or None, start=first) + f"#/{view.slides[position].anchor}"
+        return deck_url(ident, q or None, start=first) + f"#/{view.anchors[position]}"
 
     return {"first": start + 1, "last": stop, "count": count,
             "previous": to(max(0, start - WINDOW), start - 1) if start else None,
@@ -123,6 +122,8 @@ def deck_json(context: dict) -> dict:
         data["slides"] = [context["slide"].as_dict()]
     elif context["piece"]:  # the page asks for the slides it lacks
         data["slides"] = [dict(s.as_dict(), position=p) for p, s in whole.items()]
+    elif context["big"]:  # as its page: the window (`?from=N` gives another)
+        data["slides"] = [dict(s.as_dict(), position=p) for p, s in whole.items()]
     else:  # every slide; those beyond the first WINDOW without their HTML (`?from=N` has it)
         data["slides"] = [whole.get(i, s).as_dict() for i, s in enumerate(view.slides)]
     data["moved"] = context["moved"].as_dict() if context["moved"] else None
@@ -143,25 +144,28 @@ def deck_hits(view: DeckView, q: str) -> DeckHits | None:
 
 @page(bp, ["/decks/<path:ident>"], ["/api/decks/<path:ident>"], "deck.html", deck_json)
 def deck_page(ident: str) -> dict:
-    lazy = deck_or_404(ident)
-    view = lazy.view
+    view = deck_or_404(ident)
     q = (request.args.get("q") or "")[:MAX_QUERY]
+    anchor = request.args.get("anchor") or request.args.get("slide")
+    slide = slide_or_404(view, anchor) if anchor is not None else None
+    start = first_position(request.args.get("from"), len(view.slides))
+    whole = view.slides.whole(range(start, start + WINDOW)) if slide is None else {}
+    big = len(view.slides) > BIG_DECK
     hits = deck_hits(view, q) if q.strip() else None
     if hits is not None:  # the words of the query's hits on this deck, on those slides only
-        on = set(hits.anchors)
-        terms = marked_words(hits, (t for s in view.slides if s.anchor in on
-                                    for t in (s.title, s.text, s.notes, s.ocr)))
+        listed = [p for p in map(view.position, hits.anchors) if p is not None]
+        if big:  # its page is its window; past the hits listed, any slide may be one
+            listed = [p for p in listed if p in whole] if hits.complete else list(whole)
+        on = [view.slides[p] for p in listed]
+        terms = marked_words(hits, (t for s in on for t in (s.title, s.text, s.notes, s.ocr)))
         prefixes = []
     else:
         terms, prefixes = highlight_terms(q, view.texts()) if q.strip() else ([], [])
-    anchor = request.args.get("anchor") or request.args.get("slide")
-    slide = slide_or_404(lazy, anchor) if anchor is not None else None
-    start = first_position(request.args.get("from"), len(view.slides))
-    whole = lazy.whole(range(start, start + WINDOW)) if slide is None else {}
     return {"view": view, "whole": whole, "q": q, "terms": terms, "prefixes": prefixes,
             "hits": hits, "slide": slide, "piece": "from" in request.args,
             "toc": slide_list(view, whole, start, q), "window": window_links(view, start, q),
-            "big": len(view.slides) > BIG_DECK, "window_stacks": window_stacks(whole),
+            "big": big, "window_stacks": window_stacks(whole),
+            "keys": view.keys(whole if big else None),  # a big deck's page: its window's
             "marking": any(query_terms(q)) if q.strip() else False,  # not for `tag:X` alone
             "results_url": search_url(q) if q.strip() else None,
             **links_context(view, min(whole, default=0))}
@@ -171,5 +175,11 @@ def links_context(view: DeckView, first: int) -> dict:
     """Where the slide of the link's `?s=` key is now (kb.slidekeys), and the related
     slides of other decks (kb.related) of the slides sent, from position `first` on."""
     key = clean_key(request.args.get("s"))
-    moved = relocate(site()["settings"], view.info.id, view.slides, key) if key else None
+
+    def at(anchor: str):  # a big deck's slide by anchor, without reading all of them
+        position = view.position(anchor)
+        return None if position is None else view.slides[position]
+    big = len(view.slides) > BIG_DECK
+    moved = relocate(site()["settings"], view.info.id, view.slides, key,
+                     at=at if big else None) if key else None
     return {"moved": moved, "related": site()["related"].for_deck(view.info.id, first)}

@@ -3,7 +3,9 @@ slides ready for the page (`SlideView`), and decks grouped by tag. Plain frozen 
 `as_dict` of each is its part of the JSON twin."""
 
 import datetime as dt
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from markupsafe import Markup
@@ -68,8 +70,14 @@ class SlideView:
 
 @dataclass(frozen=True)
 class DeckView:
+    """A deck for the pages. `slides` is a sequence of SlideView made on first use
+    (kb.web.deckread): what a page does not show is never read or rendered; `anchors` and
+    `named` come from the split alone."""
+
     info: DeckInfo
-    slides: tuple[SlideView, ...]
+    slides: Sequence[SlideView]
+    anchors: tuple[str, ...]  # of every slide, in order
+    named: dict[str, str] = field(default_factory=dict)  # id → anchor (`#/some-id` links)
     problems: tuple[dict, ...] = ()
 
     @cached_property
@@ -84,23 +92,22 @@ class DeckView:
     def stack_sizes(self) -> str:
         """The number of slides of each stack, comma-separated: from it a big deck's page
         finds any `#/h/v`'s position without the slides themselves (kb/static/deck.js)."""
-        return ",".join(str(len(stack)) for stack in self.stacks)
+        sizes = Counter(anchor.split("/")[0] for anchor in self.anchors)
+        return ",".join(str(n) for n in sizes.values())
 
     @cached_property
-    def named(self) -> dict[str, str]:
-        """id → anchor of the slides with an id (`#/some-id` links)."""
-        return {value: s.anchor for s in self.slides for name, value in s.attrs if name == "id"}
-
-    @cached_property
-    def keys(self) -> str:
-        """`anchor:key` of every slide, space-separated: what deck-links.js reads."""
-        return " ".join(f"{s.anchor}:{s.key}" for s in self.slides)
+    def positions(self) -> dict[str, int]:
+        return {anchor: i for i, anchor in enumerate(self.anchors)}
 
     def position(self, anchor: str) -> int | None:
         anchor = anchor.strip().strip("/")
-        if anchor.endswith("/0"):
-            anchor = anchor[:-2]
-        return next((i for i, s in enumerate(self.slides) if s.anchor == anchor), None)
+        return self.positions.get(anchor[:-2] if anchor.endswith("/0") else anchor)
+
+    def keys(self, positions=None) -> str:
+        """`anchor:key` of the slides (of `positions`, else all), space-separated: what
+        deck-links.js reads."""
+        slides = self.slides if positions is None else (self.slides[i] for i in positions)
+        return " ".join(f"{s.anchor}:{s.key}" for s in slides)
 
     def texts(self):
         for slide in self.slides:
@@ -108,9 +115,6 @@ class DeckView:
             yield slide.text
             yield slide.notes
             yield slide.ocr
-
-    def as_dict(self) -> dict:
-        return {**self.info.as_dict(), "slides": [s.as_dict() for s in self.slides]}
 
 
 def is_course(tag: str) -> bool:
