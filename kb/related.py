@@ -36,6 +36,7 @@ MAX_SLIDES = 120  # slides of one deck given related slides per call (the web ap
 # every slide of a 20,000-slide deck walks them all, each excluded as the slide's own deck:
 # 0.37 s per slide, 44 s for a page. Such words are skipped; on ordinary decks none is.
 MAX_POSTINGS = 5000
+MAX_TEXT = 10_000
 
 
 @dataclass(frozen=True)
@@ -55,9 +56,10 @@ class Related:
 
 def doc_words(doc: dict) -> Counter:
     analyzer = text_analyzer()
+    # A slide's topic is in its first MAX_TEXT characters (a 100 kB slide would take 0.3 s).
+    text = "\n".join(doc.get(f) or "" for f in FIELDS)[:MAX_TEXT]
     # Numbers and 1–2 letter words (`x`, `np`, `0.5`) say little about a topic.
-    return Counter(t.text for t in analyzer("\n".join(doc.get(f) or "" for f in FIELDS))
-                   if len(t.text) > 2 and not t.text.isdigit())
+    return Counter(t.text for t in analyzer(text) if len(t.text) > 2 and not t.text.isdigit())
 
 
 class Weights:
