@@ -284,6 +284,16 @@ def test_a_big_deck_is_presented_a_window_at_a_time(site):
     page.keyboard.press("ArrowDown")
     page.wait_for_function("() => location.hash === '#/3000/1'")
     assert page.inner_text(".slide-number").strip().replace(" ", "") == "3001/2"
+    page.evaluate("location.hash = '#/2990'")
+    page.wait_for_function("() => window.Reveal && Reveal.isReady() && "
+                           "Reveal.getCurrentSlide().textContent.includes('w2990')")
+    with page.expect_popup() as popup_info:  # the speaker view previews the same window
+        page.keyboard.press("s")
+    popup = popup_info.value
+    popup.wait_for_function("() => { const f = document.querySelector('#current-slide iframe');"
+                            " return f && f.contentWindow.Reveal && f.contentWindow.Reveal.isReady() &&"
+                            " f.contentWindow.Reveal.getCurrentSlide().textContent.includes('w2990'); }")
+    assert "from=" in page.url and page.evaluate("location.hash") == "#/2990"
     assert page.errors == []
     page.context.close()
 

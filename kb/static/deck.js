@@ -134,7 +134,9 @@
      reveal.js's indices are the window's; the address bar, the slide numbers and the links
      are the deck's. A `#/h/v` outside the window, or a step past its ends (the `kb-more`
      slides), loads the window that has it. */
-  var big = deck.hasAttribute("data-big");
+  /* (The speaker view's previews load this page with `?receiver` and reveal.js's own,
+     window-local `#/h/v`: there reveal.js keeps its hash.) */
+  var big = deck.hasAttribute("data-big") && !/[?&]receiver\b/.test(location.search);
   var starts = [];  /* the position of each stack's first slide */
   var named = {};
   if (big) {
@@ -261,7 +263,7 @@
     plugins: [RevealNotes]
   }).then(function () {
     if (big) {
-      goTo(location.hash);
+      if (location.hash) goTo(location.hash);
       ["slidechanged", "fragmentshown", "fragmenthidden"].forEach(function (e) { Reveal.on(e, showHash); });
       window.addEventListener("hashchange", function () { goTo(location.hash); });
     }
