@@ -116,7 +116,8 @@ def shoot(settings: Settings, shots: dict[str, str], out: Path) -> None:
             page = context.new_page()
             for name, target in shots.items():
                 deck, _, anchor = target.partition("#")
-                page.goto(f"/decks/{deck}#{anchor or '/0'}")
+                page.goto("about:blank")  # a fresh load each time, as a followed link is
+                page.goto(f"{base}/decks/{deck}#{anchor or '/0'}")
                 page.wait_for_function("() => window.Reveal && Reveal.isReady()")
                 page.wait_for_load_state("load")  # the images, then fit() and reveal.js's layout
                 page.wait_for_timeout(300)

@@ -260,6 +260,19 @@
     Reveal.layout();  /* re-centre the slide at its new height */
   }
 
+  /* The browser scrolls to the element the hash names (#/h/v is also the no-script page's
+     anchor), and keeps doing so while the page loads: the presented slide's anchor ends at
+     the top of the screen, the slide's top and the deck's title above it. reveal.js owns the
+     hash once it presents, so the page goes back to its top unless the reader moved it. */
+  var readerScrolled = false;
+  ["wheel", "touchmove", "keydown"].forEach(function (type) {
+    window.addEventListener(type, function () { readerScrolled = true; }, { once: true, passive: true });
+  });
+  function unscroll() {
+    if (!readerScrolled && window.scrollY) window.scrollTo(0, 0);
+  }
+  window.addEventListener("load", function () { setTimeout(unscroll, 0); });
+
   /* ------------------------------------------------------------ reveal.js */
   box.classList.add("reveal");
   document.body.classList.add("kb-presenting");
@@ -275,6 +288,7 @@
     ensure(positionOf(Reveal.getCurrentSlide()));
     fitCurrent();
     box.focus({ preventScroll: true });
+    unscroll();
   });
   Reveal.on("slidechanged", function (event) { ensure(positionOf(event.currentSlide)); fitCurrent(); });
 })();
