@@ -23,7 +23,8 @@ from whoosh.support.charset import accent_map
 from kb.errors import KbError
 from kb.settings import Settings
 
-SCHEMA_VERSION = 4  # 4: slides with data-visibility="hidden" are not indexed (anchors move up)
+SCHEMA_VERSION = 5  # 4: slides with data-visibility="hidden" are not indexed (anchors move up)
+# 5: inline `$ … $` with spaces inside is math, a stray `</br>` a break (the text read changes)
 # Letters and digits (`np.linalg.norm`, `max_retries` and `**term**` become plain words),
 # and the language names students type as written: C#, F#, C++, .NET.
 WORD = r"(?i:(?<![^\W_])[a-z](?:#|\+\+)(?![^\W_#+])|(?<!\.)\.net(?![^\W_])|[^\W_]+)"
