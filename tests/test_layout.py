@@ -15,9 +15,12 @@ EVI = r"$${\mbox{EVI}} = G \times \frac{NIR - Red}{NIR + C_1 \times Red - C_2 \t
 CODE = "```python\ntotal = " + " + ".join(f"value_{i}" for i in range(30)) + "\nprint(total)\n```"
 TABLE = ("| " + " | ".join(f"column_number_{i}" for i in range(12)) + " |\n|" + "---|" * 12 + "\n| "
          + " | ".join(str(i) for i in range(12)) + " |")
+BULLETS = "\n".join(f"- **Orbit {i}** a long line of words about orbits and satellites" for i in range(5))
+COLUMNS = (f"<div class='container'>\n<div class='col1'>\n\n{BULLETS}\n\n</div>\n<div class='col1'>\n\n"
+           f"{BULLETS}\n\n</div>\n</div>")
 SLIDES = ["# Start\n\nWelcome", "# Enhanced vegetation index\n\n" + EVI,
           "# A tall figure\n\nSome words above it.\n\n![tall](img/tall.png)", "# Code\n\n" + CODE,
-          "# Table\n\n" + TABLE]
+          "# Table\n\n" + TABLE, "# Satellite orbits\n\n" + COLUMNS]
 VIEWPORTS = {"desktop": (DESKTOP, {}), "phone": (PHONE, {"is_mobile": True, "has_touch": True})}
 
 
@@ -124,6 +127,15 @@ def test_tall_image_under_a_heading_lies_inside_the_slide(page):
     assert inside(heading, r["canvas"])
     assert r["box"]["top"] >= heading["bottom"]  # under the heading, not over it
     assert r["box"]["height"] > 0.4 * r["canvas"]["height"]  # it takes the room that is left
+
+
+def test_long_text_in_two_columns_lies_inside_the_slide(page):
+    open_slide(page, 5)
+    r = rects(page, ".container li:last-child")
+    assert inside(r["box"], r["canvas"]), r  # the last bullet is on the slide, smaller
+    assert page.evaluate("Reveal.getCurrentSlide().scrollHeight") <= 701
+    size = page.eval_on_selector("section.present li", "li => parseFloat(getComputedStyle(li).fontSize)")
+    assert size >= 42 * 0.5  # reveal's 42px type, at least half of it
 
 
 @pytest.mark.parametrize("path", ["/decks/lay#/2", "/decks/long#/1", "/decks/long#/30/1", "/decks/long#/39"])

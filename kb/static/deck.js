@@ -194,7 +194,8 @@
      the slide's width (down to FLOOR of its size, then it scrolls inside the slide); code is
      read line by line and already small, so it scrolls (reveal.js's own `pre code`), and
      a scroller takes the swipe from reveal.js. Images share the height the slide has left
-     (reveal.js's r-stretch idea, for images inside paragraphs and columns too). */
+     (reveal.js's r-stretch idea, for images inside paragraphs and columns too); text that is
+     still too tall gets smaller type. */
   var FLOOR = 0.5;
   function ratio(section) {  /* screen px per canvas px (reveal.js's transform) */
     return section.getBoundingClientRect().width / (section.offsetWidth || 1) || 1;
@@ -240,6 +241,17 @@
       });
     }
   }
+  /* Text still taller than the slide (long bullets in two columns) gets smaller type, down to
+     FLOOR: reading it small beats not reading its end. */
+  function fitText(section, height) {
+    var base = section.dataset.kbFs ? Number(section.dataset.kbFs) : parseFloat(getComputedStyle(section).fontSize);
+    section.dataset.kbFs = String(base);
+    for (var i = 0; i < 4 && section.scrollHeight > height + 1; i++) {
+      var size = parseFloat(getComputedStyle(section).fontSize);
+      if (size <= base * FLOOR) return;
+      section.style.fontSize = Math.max(base * FLOOR, size * Math.sqrt(height / section.scrollHeight) * 0.98) + "px";
+    }
+  }
   function fit(section) {
     if (!section || !section.offsetWidth || Reveal.isOverview()) return;
     section.querySelectorAll("math[display=block], table").forEach(function (el) { shrink(el, room(el)); });
@@ -247,6 +259,7 @@
       if (el.scrollWidth > el.clientWidth + 1) el.setAttribute("data-prevent-swipe", "");
     });
     fitImages(section, Reveal.getConfig().height);
+    fitText(section, Reveal.getConfig().height);
     section.querySelectorAll("img").forEach(function (img) {
       if (!img.complete && !img.dataset.kbFit) {
         img.dataset.kbFit = "1";
