@@ -20,61 +20,20 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from helpers import DESKTOP, PHONE, chromium, serve_kb, write  # noqa: E402
+from test_presenter import CODE, COLUMNS, MATH  # noqa: E402
 
 from kb.index import reindex  # noqa: E402
 from kb.settings import Settings  # noqa: E402
 
-DECK = r"""---
-title: Screenshots
----
-# Vegetation indices
-
-$${\mbox{NDVI}}={\frac{({\mbox{NIR}}-{\mbox{RED}})}{({\mbox{NIR}}+{\mbox{RED}})}}$$
-
-$${\mbox{EVI}} = G \times \frac{NIR - Red}{NIR + C_1 \times Red - C_2 \times Blue + L}$$
-
-and inline $x^2 + y^2$.
-
-===
-
-# Code
-
-```python [2-3]
-def area(radius):
-    pi = 3.14159
-    return pi * radius * radius
-
-print(area(2))
-```
-
-===
-
-# A tall figure
-
-Measured every year since 1990.
-
-![tall](img/tall.png)
-
-===
-
-# Two columns
-
-<div class='container'>
-<div class='col1'>
-
-- left one
-- left two
-
-</div>
-<div class='col2'>
-
-Right side text, twice as wide as the left side.
-
-![wide](img/wide.png)
-
-</div>
-</div>
-"""
+# The presenter tests' slides, with a wide formula, a taller code block and images added.
+EVI = r"$${\mbox{EVI}} = G \times \frac{NIR - Red}{NIR + C_1 \times Red - C_2 \times Blue + L}$$"
+DECK = "\n\n===\n\n".join([
+    "---\ntitle: Screenshots\n---\n" + MATH + "\n\n" + EVI,
+    CODE.replace("```python [2]", "```python [2-3]").replace("    return 3.14 * r * r",
+                                                               "    pi = 3.14159\n    return pi * r * r\n\nprint(area(2))"),
+    "# A tall figure\n\nMeasured every year since 1990.\n\n![tall](img/tall.png)",
+    COLUMNS.replace("Right side text", "Right side text\n\n![wide](img/wide.png)"),
+]) + "\n"
 GENERATED = {"math": "shots#/0", "code": "shots#/1", "image": "shots#/2", "columns": "shots#/3"}
 VIEWPORTS = {"desktop": (DESKTOP, {}), "phone": (PHONE, {"is_mobile": True, "has_touch": True})}
 
