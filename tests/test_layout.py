@@ -1,4 +1,4 @@
-"""What is wider or taller than reveal.js's slide is made to fit it (deck.js fit()), measured in
+"""What is wider or taller than reveal.js's slide is made to fit it (kb/static/deck-fit.js), measured in
 real Chromium at desktop and phone size: the rendered *content* (a range's rectangle, scroll
 widths), not the element's box, which reports the slide's width while its content runs past."""
 
