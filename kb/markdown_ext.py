@@ -51,9 +51,13 @@ NO_SPACE_HEADING = re.compile(r"^( {0,3})(#{1,6}[^#\s])")
 LIST_ITEM = re.compile(r"^( *)([-*+]|\d{1,9}[.)])([ \t]+|$)(.*)$")
 QUOTES = re.compile(r"^ {0,3}((?:>[ \t]?){%d,})" % (MAX_DEPTH + 1))
 CODE_SPAN = re.compile(r"(`+)(?!`).*?(?<!`)\1(?!`)", re.DOTALL)
+# Inline `$…$` as KaTeX's auto-render (reveal.js's math plugin) reads it: a `$` opens, the next
+# `$` not escaped by a backslash closes, spaces inside or not (`$ a_1, \ldots a_n $` is math),
+# within one paragraph. (A whitespace rule like pandoc's would leave such formulas as LaTeX and
+# pair `$) text ($` across two of them instead.)
 MATH = re.compile(
     r"\$\$(?P<d1>.+?)\$\$|\\\[(?P<d2>.+?)\\\]|\\\((?P<i1>.+?)\\\)"
-    r"|(?<![\\$\w])\$(?P<i2>[^\s$](?:[^$\n]{0,400}?[^\s$\\])?)\$(?![\d$])", re.DOTALL)
+    r"|(?<![\\$])\$(?P<i2>(?:\\.|[^\\$\n]|\n(?![ \t]*\n)){1,400}?)\$", re.DOTALL)
 
 
 @dataclass

@@ -142,8 +142,13 @@ def inner_html(root) -> str:
         lxml.html.tostring(child, encoding=str) for child in root)
 
 
+# A browser reads the stray end tag `</br>` as `<br>` (the HTML standard says so); lxml drops it,
+# which ran "**Update**</br>We change" together as one word.
+END_BR = re.compile(r"</br\s*>", re.IGNORECASE)
+
+
 def parse(fragment: str):
-    return lxml.html.fragment_fromstring(fragment or "", create_parent="div")
+    return lxml.html.fragment_fromstring(END_BR.sub("<br>", fragment or ""), create_parent="div")
 
 
 def finish(root) -> None:

@@ -405,7 +405,7 @@ def test_security_headers_everywhere(client, path):
 
 
 def test_static_files_are_served(client):
-    for name in ("kb.css", "kb.js", "deck.js"):
+    for name in ("kb.css", "kb.js", "deck.js", "deck-fit.js"):
         assert client.get("/static/" + name).status_code == 200
 
 

@@ -109,6 +109,7 @@
     });
     Reveal.sync();
     countMatches();
+    if (window.KbFit) KbFit.current();  /* deck-fit.js */
   }
 
   function ensure(position) {
