@@ -93,6 +93,11 @@ def test_wide_formula_lies_inside_the_slide(page):
     assert r["content"]["left"] >= r["slide"]["left"] - 1
     assert r["content"]["width"] > 0.8 * r["slide"]["width"]  # shrunk only as much as needed
     assert inside(r["slide"], r["canvas"])
+    # nothing of reveal.js's over its end (a phone swipes: its arrows are not shown there)
+    arrow = page.evaluate("(() => { const a = document.querySelector('.reveal .controls .navigate-right');"
+                          " return a && a.offsetParent ? a.getBoundingClientRect().toJSON() : null; })()")
+    phone = page.evaluate("matchMedia('(max-width: 600px) and (pointer: coarse)').matches")
+    assert (arrow is None) == phone, arrow
 
 
 def test_wide_code_scrolls_inside_the_slide(page):
