@@ -294,6 +294,9 @@ def test_a_big_deck_is_presented_a_window_at_a_time(site):
                             " return f && f.contentWindow.Reveal && f.contentWindow.Reveal.isReady() &&"
                             " f.contentWindow.Reveal.getCurrentSlide().textContent.includes('w2990'); }")
     assert "from=" in page.url and page.evaluate("location.hash") == "#/2990"
+    page.evaluate("location.hash = '#/%zz'")  # a hash that is not one: nothing moves, no error
+    page.wait_for_timeout(300)
+    assert "w2990" in page.evaluate("Reveal.getCurrentSlide().textContent")
     assert page.errors == []
     page.context.close()
 

@@ -149,7 +149,8 @@
     return a ? a.id.slice(1) : null;
   }
   function target(hash) {  /* "#/h/v/f" or "#/id" → {anchor, position, f} */
-    var parts = decodeURIComponent((hash || "").replace(/^#\/?/, "")).split("/");
+    var parts;
+    try { parts = decodeURIComponent((hash || "").replace(/^#\/?/, "")).split("/"); } catch (e) { return null; }
     if (parts[0] && !/^\d+$/.test(parts[0])) {  /* a named slide, maybe with a fragment */
       var f = parts[1];
       if (!named[parts[0]]) return null;
