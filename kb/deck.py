@@ -1,15 +1,27 @@
 """Deck files → `Deck`s of `Slide`s (docs/deck-format.md): frontmatter, separators, images."""
 
+from __future__ import annotations
+
 import datetime as dt
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from kb.media import resolve_image
 from kb.meta import Meta, split_frontmatter
 from kb.problem import Problem
 from kb.separators import safe_separator, split_custom, split_default
-from kb.render import Rendered, render_slide
+
+if TYPE_CHECKING:
+    from kb.render import Rendered
+
+
+def render_slide(markdown: str) -> Rendered:
+    """kb.render's one render, imported on first use: a reindex with nothing to read never
+    loads the renderer (Python-Markdown, Pygments, latex2mathml: ~0.1 s)."""
+    from kb.render import render_slide as render
+    return render(markdown)
 
 DECK_SUFFIXES = (".md", ".markdown", ".txt")
 FILE_NAME_ALT = re.compile(r"^[\w .-]*\.(png|jpe?g|gif|svg|webp|bmp|tiff?)$", re.IGNORECASE)
