@@ -230,6 +230,19 @@ def test_phone_shows_the_slide_on_the_first_screen(site):
     page.context.close()
 
 
+def test_on_a_phone_the_slide_list_brings_its_slide_into_view(site):
+    page = open_page(site, "/decks/mid#/0", width=390, height=844, is_mobile=True, has_touch=True)
+    link = page.locator('.kb-toc a[data-anchor="30"]')
+    link.scroll_into_view_if_needed()
+    page.evaluate("window.scrollTo(0, document.querySelector('.kb-toc').getBoundingClientRect().top + scrollY)")
+    assert page.eval_on_selector(".kb-slides", "e => e.getBoundingClientRect().top") < -200  # mostly off-screen
+    link.tap()
+    page.wait_for_function("() => Reveal.getIndices().h === 30")
+    box = page.eval_on_selector(".kb-slides", "e => e.getBoundingClientRect().toJSON()")
+    assert box["top"] >= 0 and box["bottom"] <= 844 and "w30" in page.evaluate("Reveal.getCurrentSlide().textContent")
+    page.context.close()
+
+
 def test_a_deck_sends_40_slides_whole_and_the_page_fetches_the_others(site):
     import urllib.request
     with urllib.request.urlopen(site["base"] + "/decks/mid") as response:

@@ -281,6 +281,9 @@
     a.addEventListener("click", function (event) {
       event.preventDefault();
       location.hash = "#/" + a.dataset.anchor;
+      /* on a phone the list is below the slide: bring the slide back into view */
+      var top = box.getBoundingClientRect().top;
+      if (top < 0 || top > window.innerHeight / 2) box.scrollIntoView({ block: "start" });
     });
   });
 })();
