@@ -75,16 +75,18 @@ def write_share(share: Share) -> Written:
 
 
 def split(decks: list[Deck], parts: int) -> list[list[Deck]]:
-    """Contiguous runs of `decks` with about the same number of slides each."""
+    """Contiguous runs of `decks` with about the same number of slides each: a run ends
+    before the deck whose middle lies past its share."""
     total = sum(len(d.slides) for d in decks)
     runs, run, done = [], [], 0
     for deck in decks:
-        run.append(deck)
-        done += len(deck.slides)
-        if done * parts >= total * (len(runs) + 1) and len(runs) < parts - 1:
+        n = len(deck.slides)
+        if run and len(runs) < parts - 1 and (done + n / 2) * parts > total * (len(runs) + 1):
             runs.append(run)
             run = []
-    return [r for r in runs + [run] if r]
+        run.append(deck)
+        done += n
+    return runs + [run] if run else runs
 
 
 def write_segments(pool: ProcessPoolExecutor, folder, decks: list[Deck], ocr: dict,

@@ -2,8 +2,8 @@
 
 Whoosh's segment flush (FieldWriter.add_postings) asks the new segment for each posting's
 field length: one Python call chain per posting, and for a field with no length column
-(the unscored ID and KEYWORD fields, every `*_da` field of an English archive) a `stat` of
-the missing column file each time (Whoosh caches only the columns it finds). FastWriter
+(the unscored fields: deck, tag, tagcase, year, date) a `stat` of the missing column file
+each time (Whoosh caches only the columns it finds). FastWriter
 reads each field's length column once, as a list, and writes the same postings with the
 same lengths. It is also the writer a worker process uses to write a segment of its own
 (`worker_writer`), which the parent publishes in its one TOC commit.
