@@ -7,6 +7,7 @@ import hashlib
 import inspect
 import os
 import random
+import signal
 
 import pytest
 from whoosh import index as whoosh_index
@@ -190,3 +191,39 @@ def test_shares_are_contiguous_and_balanced():
         sizes = [sum(len(d.slides) for d in run) for run in runs]
         assert max(sizes) <= sum(sizes) / parts + 30, sizes  # a share + at most one deck
     assert split(decks[:1], 2) == [decks[:1]]
+
+
+@pytest.mark.parametrize("point", ["commit", "toc-rename"])
+def test_kill_9_after_the_workers_wrote_their_segments(tmp_path, point):
+    """The workers' segments are on disk but the parent dies before its TOC names them:
+    readers see the old state exactly; the next reindex publishes the new one and deletes
+    what the killed run wrote (its segments, a killed worker's temporary folder)."""
+    from test_crash import Corpus, complete_and_check, reap, start_kb, state_of
+
+    settings = Settings(content=tmp_path / "content", index=tmp_path / "index")
+    corpus = Corpus(settings.content, decks=PARALLEL_DECKS + 14, slides=3, extras=4)
+    corpus.write("alpha")
+    complete_and_check(settings, corpus, "alpha", "--jobs", "2")
+    assert len(open_index(settings)._segments()) == 2
+    live = (settings.index / "live").resolve()
+
+    def unpublished() -> set:
+        named = {s.segment_id() for s in open_index(settings)._segments()}
+        return {f.split(".")[0] for f in os.listdir(live)
+                if f.startswith("MAIN_") and f != "MAIN_WRITELOCK"} - named
+
+    corpus.write("beta")
+    proc = start_kb(settings, "reindex", "--jobs", "2", "--full", inject=(point, 0))
+    try:
+        proc.wait(180)
+    finally:
+        reap(proc)
+    assert proc.returncode == -signal.SIGKILL
+    # Both workers' segments (and the parent's own, empty), written and not published.
+    assert len(unpublished()) >= 2
+    assert state_of(settings, corpus, allowed=("alpha",)) == "alpha"
+    killed_worker = live / "MAIN.tmp.99999"  # what a worker killed mid-share leaves
+    killed_worker.mkdir()
+    (killed_worker / "run0.pst").write_bytes(b"x")
+    complete_and_check(settings, corpus, "beta", "--jobs", "2")
+    assert unpublished() == set() and not killed_worker.exists()
