@@ -14,8 +14,12 @@ with FastWriter against one written by Whoosh's own SegmentWriter.
 """
 
 import os
+from collections import Counter
 
 from whoosh import __version__ as whoosh_version
+from whoosh import formats
+from whoosh.analysis import (CharsetFilter, CompositeAnalyzer, LowercaseFilter, RegexTokenizer,
+                             StemFilter, StopFilter)
 from whoosh.codec import whoosh3
 from whoosh.codec.base import OutOfOrderError
 from whoosh.filedb.filestore import FileStorage
@@ -84,8 +88,156 @@ def add_postings(fieldwriter, schema, lengths, items) -> None:
         finish_field()
 
 
+# ---------------------------------------------------------------- analysis in one pass
+
+STEM_CACHE = 200_000  # words per stemmer; the cache starts afresh beyond that
+
+
+def fused_words(analyzer):
+    """A function text → [(word, position)] that gives exactly what `analyzer` (in index
+    mode) gives, one list step per filter instead of a generator per filter and token;
+    None for an analyzer made of other parts than kb's (kb.schema.text_analyzer)."""
+    items = getattr(analyzer, "items", None)
+    if (type(analyzer) is not CompositeAnalyzer or not items
+            or type(items[0]) is not RegexTokenizer or items[0].gaps):
+        return None
+    finditer, steps = items[0].expression.finditer, []
+    for item in items[1:]:
+        kind = type(item)
+        if kind is LowercaseFilter:
+            steps.append(lambda ws, ps: ([w.lower() for w in ws], ps))
+        elif kind is CharsetFilter:
+            steps.append(lambda ws, ps, m=item.charmap: ([w.translate(m) for w in ws], ps))
+        elif kind is StopFilter:
+            steps.append(stop_step(item))
+        elif kind is StemFilter:
+            steps.append(stem_step(item))
+        else:
+            return None
+
+    def words(text):
+        ws = [m.group(0) for m in finditer(text)]
+        ps = range(len(ws))
+        for step in steps:
+            ws, ps = step(ws, ps)
+        return zip(ws, ps)
+    return words
+
+
+def stop_step(stop: StopFilter):
+    stoplist, low, high, renumber = stop.stops, stop.min, stop.max, stop.renumber
+
+    def step(ws, ps):
+        kept = [(w, p) for w, p in zip(ws, ps)
+                if len(w) >= low and (high is None or len(w) <= high) and w not in stoplist]
+        if not kept:
+            return [], []
+        ws = [w for w, _ in kept]
+        # Whoosh renumbers the kept words on from the first kept word's position.
+        return ws, (range(kept[0][1], kept[0][1] + len(ws)) if renumber else [p for _, p in kept])
+    return step
+
+
+def stem_step(stem: StemFilter):
+    stemfn, ignore, cache = stem.stemfn, stem.ignore, {}
+
+    def one(w):
+        if w in ignore:
+            return w
+        if len(cache) > STEM_CACHE:
+            cache.clear()
+        cache[w] = found = stemfn(w)
+        return found
+
+    def step(ws, ps):
+        return [cache[w] if w in cache else one(w) for w in ws], ps
+    return step
+
+
+def fused_index(field):
+    """field.index(value) for a text field, from fused_words: the same (btext, frequency,
+    weight, encoded value) items in the same order; None where Whoosh's own is needed."""
+    fmt = field.format
+    words = fused_words(field.analyzer)
+    if words is None or type(fmt) not in (formats.Positions, formats.Frequency):
+        return None
+    boost = fmt.field_boost
+    if type(fmt) is formats.Frequency:
+        def index(value):
+            counts = Counter(w for w, _ in words(value))
+            return [(w.encode("utf-8"), n, float(n) * boost, formats.pack_uint(n))
+                    for w, n in counts.items()]
+        return index
+    encode = fmt.encode
+
+    def index(value):
+        poses: dict = {}
+        for w, p in words(value):
+            if w in poses:
+                poses[w].append(p)
+            else:
+                poses[w] = [p]
+        return [(w.encode("utf-8"), len(ps), float(len(ps)) * boost, encode(ps))
+                for w, ps in poses.items()]
+    return index
+
+
+# ---------------------------------------------------------------- the writer
+
 class FastWriter(SegmentWriter):
-    """Whoosh's SegmentWriter with a flush that reads each field's lengths once."""
+    """Whoosh's SegmentWriter with text analysed in one pass per field (fused_index) and
+    a flush that reads each field's lengths once."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        schema = self.schema
+        plain = all(not f.vector and not f.separate_spelling() for _, f in schema.items())
+        self._fused = {}
+        for name, field in schema.items() if plain else ():
+            if field.indexed and isinstance(field.format, (formats.Positions, formats.Frequency)):
+                if (index := fused_index(field)) is not None:
+                    self._fused[name] = index
+
+    def add_document(self, **fields):
+        """SegmentWriter.add_document for kb's schema (no vectors, no spelling fields),
+        with the fused analysis; anything else goes Whoosh's way."""
+        if not self._fused or any(n.startswith("_") and not n.startswith("_stored_")
+                                  for n in fields):
+            return super().add_document(**fields)
+        self._check_state()
+        perdocwriter, schema, docnum, add_post = self.perdocwriter, self.schema, self.docnum, self.pool.add
+        fieldnames = sorted(name for name in fields if not name.startswith("_"))
+        self._check_fields(schema, fieldnames)
+        perdocwriter.start_doc(docnum)
+        try:
+            for fieldname in fieldnames:
+                value = fields[fieldname]
+                if value is None:
+                    continue
+                field = schema[fieldname]
+                length = 0
+                if field.indexed:
+                    fused = self._fused.get(fieldname)
+                    if fused is not None and isinstance(value, str):
+                        items = fused(value)
+                    else:
+                        items = field.index(value)
+                    scorable = field.scorable
+                    for tbytes, freq, weight, vbytes in items:
+                        if scorable:
+                            length += freq
+                        add_post((fieldname, tbytes, docnum, weight, vbytes))
+                customval = fields.get("_stored_%s" % fieldname, value)
+                perdocwriter.add_field(fieldname, field, customval if field.stored else None, length)
+                column = field.column_type
+                if column and customval is not None:
+                    perdocwriter.add_column_value(fieldname, column, field.to_column_value(customval))
+        except Exception:
+            perdocwriter.cancel_doc()
+            raise
+        perdocwriter.finish_doc()
+        self._added = True
+        self.docnum += 1
 
     def _flush_segment(self):
         if not isinstance(self.perdocwriter, whoosh3.W3PerDocWriter):
