@@ -11,6 +11,10 @@ from kb.lang import deck_language
 from kb.manifest import rel
 from kb.schema import ENGLISH, lang_field, text_analyzer
 from kb.settings import Settings
+from kb.whoosh_fast import fused_words
+
+# The deck's words as the `words` field cuts them (kb.schema), in one pass.
+UNSTEMMED_WORDS = fused_words(text_analyzer(stem=False))
 
 
 def looks_like_words(line: str) -> bool:
@@ -64,6 +68,6 @@ def slide_documents(deck: Deck, ocr: dict, settings: Settings) -> list[dict]:
         docs.append(doc)
         texts_seen += [title, slide.body, slide.alt, ocr_text, slide.notes]
     if docs:
-        vocabulary = {t.text for t in text_analyzer(stem=False)("\n".join(texts_seen))}
+        vocabulary = {w for w, _ in UNSTEMMED_WORDS("\n".join(texts_seen))}
         docs[0]["words"] = " ".join(sorted(vocabulary))
     return docs

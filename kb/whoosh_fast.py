@@ -17,7 +17,7 @@ import os
 from collections import Counter
 
 from whoosh import __version__ as whoosh_version
-from whoosh import formats
+from whoosh import fields as whoosh_fields, formats
 from whoosh.analysis import (CharsetFilter, CompositeAnalyzer, LowercaseFilter, RegexTokenizer,
                              StemFilter, StopFilter)
 from whoosh.codec import whoosh3
@@ -184,6 +184,9 @@ def fused_index(field):
 
 # ---------------------------------------------------------------- the writer
 
+# Fields whose index items depend on the value alone (no analyzer state).
+REPEATABLE = (whoosh_fields.ID, whoosh_fields.KEYWORD, whoosh_fields.NUMERIC)
+
 class FastWriter(SegmentWriter):
     """Whoosh's SegmentWriter with text analysed in one pass per field (fused_index) and
     a flush that reads each field's lengths once."""
@@ -192,7 +195,7 @@ class FastWriter(SegmentWriter):
         super().__init__(*args, **kwargs)
         schema = self.schema
         plain = all(not f.vector and not f.separate_spelling() for _, f in schema.items())
-        self._fused = {}
+        self._fused, self._last = {}, {}
         for name, field in schema.items() if plain else ():
             if field.indexed and isinstance(field.format, (formats.Positions, formats.Frequency)):
                 if (index := fused_index(field)) is not None:
@@ -200,14 +203,17 @@ class FastWriter(SegmentWriter):
 
     def add_document(self, **fields):
         """SegmentWriter.add_document for kb's schema (no vectors, no spelling fields),
-        with the fused analysis; anything else goes Whoosh's way."""
+        with the fused analysis, the index items of an ID, KEYWORD or DATETIME value
+        reused while it repeats (a deck's slides share deck, tags and date), and the
+        postings added to the pool in one step; anything else goes Whoosh's way."""
         if not self._fused or any(n.startswith("_") and not n.startswith("_stored_")
                                   for n in fields):
             return super().add_document(**fields)
         self._check_state()
-        perdocwriter, schema, docnum, add_post = self.perdocwriter, self.schema, self.docnum, self.pool.add
+        perdocwriter, schema, docnum = self.perdocwriter, self.schema, self.docnum
         fieldnames = sorted(name for name in fields if not name.startswith("_"))
         self._check_fields(schema, fieldnames)
+        posts = []
         perdocwriter.start_doc(docnum)
         try:
             for fieldname in fieldnames:
@@ -217,16 +223,11 @@ class FastWriter(SegmentWriter):
                 field = schema[fieldname]
                 length = 0
                 if field.indexed:
-                    fused = self._fused.get(fieldname)
-                    if fused is not None and isinstance(value, str):
-                        items = fused(value)
-                    else:
-                        items = field.index(value)
                     scorable = field.scorable
-                    for tbytes, freq, weight, vbytes in items:
+                    for tbytes, freq, weight, vbytes in self._index(fieldname, field, value):
                         if scorable:
                             length += freq
-                        add_post((fieldname, tbytes, docnum, weight, vbytes))
+                        posts.append((fieldname, tbytes, docnum, weight, vbytes))
                 customval = fields.get("_stored_%s" % fieldname, value)
                 perdocwriter.add_field(fieldname, field, customval if field.stored else None, length)
                 column = field.column_type
@@ -236,8 +237,30 @@ class FastWriter(SegmentWriter):
             perdocwriter.cancel_doc()
             raise
         perdocwriter.finish_doc()
+        self._pool_add(posts)
         self._added = True
         self.docnum += 1
+
+    def _index(self, fieldname, field, value):
+        fused = self._fused.get(fieldname)
+        if fused is not None and isinstance(value, str):
+            return fused(value)
+        if not isinstance(field, REPEATABLE):
+            return field.index(value)
+        last = self._last.get(fieldname)
+        if last is None or last[0] != value or type(last[0]) is not type(value):
+            last = self._last[fieldname] = (value, list(field.index(value)))
+        return last[1]
+
+    def _pool_add(self, posts) -> None:
+        """PostingPool.add for many postings: the same size estimate (Whoosh's, per item)
+        decides when the pool spills a sorted run to disk."""
+        pool = self.pool
+        pool.fieldnames.update(p[0] for p in posts)
+        pool.currentsize += sum(150 + len(f) + 2 * len(t) + len(v or "") for f, t, _, _, v in posts)
+        pool.current.extend(posts)
+        if pool.currentsize > pool.limit:
+            pool.save()
 
     def _flush_segment(self):
         if not isinstance(self.perdocwriter, whoosh3.W3PerDocWriter):

@@ -16,11 +16,11 @@ from whoosh.writing import SegmentWriter
 
 from kb import whoosh_fast
 from kb.deck import find_deck_files
-from kb.documents import slide_documents
+from kb.documents import UNSTEMMED_WORDS, slide_documents
 from kb.index import reindex
 from kb.index_segments import PARALLEL_DECKS, split
 from kb.manifest import read_for_index
-from kb.schema import make_schema, open_index
+from kb.schema import make_schema, open_index, text_analyzer
 from kb.search import SlideIndex, search
 from kb.settings import Settings
 
@@ -249,3 +249,6 @@ def test_fused_analysis_gives_what_whoosh_analysis_gives():
             assert index(text) == list(field.index(text)), (name, text)
     assert fused == len([n for n, f in schema.items() if f.analyzer and n not in ("tag", "tagcase")
                          and type(f).__name__ == "TEXT"])  # every TEXT field takes the fast way
+    unstemmed = text_analyzer(stem=False)
+    for text in texts:  # a deck's vocabulary (the `words` field's text)
+        assert list(UNSTEMMED_WORDS(text)) == [(t.text, t.pos) for t in unstemmed(text, positions=True)]
