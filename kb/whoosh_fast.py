@@ -3,14 +3,18 @@
 Whoosh's segment flush (FieldWriter.add_postings) asks the new segment for each posting's
 field length: one Python call chain per posting, and for a field with no length column
 (the unscored fields: deck, tag, tagcase, year, date) a `stat` of the missing column file
-each time (Whoosh caches only the columns it finds). FastWriter
-reads each field's length column once, as a list, and writes the same postings with the
-same lengths. It is also the writer a worker process uses to write a segment of its own
-(`worker_writer`), which the parent publishes in its one TOC commit.
+each time (Whoosh caches only the columns it finds). FlushWriter reads each field's length
+column once, as a list, and writes the same postings with the same lengths.
+
+FastWriter, the writer of a worker process's own segment (`worker_writer`, published by
+the parent's one TOC commit), also adds documents its own way: text analysed in one pass
+of list steps per field instead of a generator per filter and token, the index items of a
+repeated ID/KEYWORD/DATETIME value reused, postings added to the pool per document.
 
 Everything here depends on whoosh-reloaded 2.7.5 (pinned exactly in pyproject.toml):
-`check_version` refuses any other, and tests/test_whoosh_fast.py compares an index written
-with FastWriter against one written by Whoosh's own SegmentWriter.
+`check_version` refuses any other, and tests/test_whoosh_fast.py checks the sources of the
+Whoosh functions this re-implements and compares indexes written by both writers with one
+written by Whoosh's own SegmentWriter.
 """
 
 import os
@@ -187,9 +191,31 @@ def fused_index(field):
 # Fields whose index items depend on the value alone (no analyzer state).
 REPEATABLE = (whoosh_fields.ID, whoosh_fields.KEYWORD, whoosh_fields.NUMERIC)
 
-class FastWriter(SegmentWriter):
-    """Whoosh's SegmentWriter with text analysed in one pass per field (fused_index) and
-    a flush that reads each field's lengths once."""
+class FlushWriter(SegmentWriter):
+    """Whoosh's SegmentWriter with a flush that reads each field's lengths once."""
+
+    def _flush_segment(self):
+        if not isinstance(self.perdocwriter, whoosh3.W3PerDocWriter):
+            return super()._flush_segment()  # another codec: Whoosh's own way
+        self.perdocwriter.close()
+        segment = self.get_segment()
+        columns = set(self.perdocwriter._colwriters)
+        cache: dict = {}
+
+        def lengths(fieldname):
+            if fieldname not in cache:
+                cache[fieldname] = field_lengths(self.storage, segment, columns, fieldname)
+            return cache[fieldname]
+
+        add_postings(self.fieldwriter, self.schema, lengths, self.pool.iter_postings())
+        self.fieldwriter.close()
+
+
+
+class FastWriter(FlushWriter):
+    """FlushWriter with its own add_document: text analysed in one pass per field
+    (fused_index). The workers' writer; the parent's keeps Whoosh's add_document, which
+    tests/test_crash.py hooks to kill a reindex mid-way."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -262,27 +288,11 @@ class FastWriter(SegmentWriter):
         if pool.currentsize > pool.limit:
             pool.save()
 
-    def _flush_segment(self):
-        if not isinstance(self.perdocwriter, whoosh3.W3PerDocWriter):
-            return super()._flush_segment()  # another codec: Whoosh's own way
-        self.perdocwriter.close()
-        segment = self.get_segment()
-        columns = set(self.perdocwriter._colwriters)
-        cache: dict = {}
 
-        def lengths(fieldname):
-            if fieldname not in cache:
-                cache[fieldname] = field_lengths(self.storage, segment, columns, fieldname)
-            return cache[fieldname]
-
-        add_postings(self.fieldwriter, self.schema, lengths, self.pool.iter_postings())
-        self.fieldwriter.close()
-
-
-def writer(ix, **kwargs) -> FastWriter:
+def writer(ix, **kwargs) -> FlushWriter:
     """The writer of one reindex: holds the index's write lock, publishes with commit()."""
     check_version()
-    return FastWriter(ix, **kwargs)
+    return FlushWriter(ix, **kwargs)
 
 
 class WorkerStorage(FileStorage):
@@ -302,7 +312,7 @@ def worker_writer(folder: str, indexname: str = "MAIN", **kwargs) -> FastWriter:
     return FastWriter(ix, _lk=False, **kwargs)
 
 
-def finish_segment(w: FastWriter):
+def finish_segment(w: SegmentWriter):
     """Write a worker writer's segment files and return the segment (picklable) for the
     parent's commit; the writer is closed."""
     segment = w._finalize_segment() if w._added else None
