@@ -10,6 +10,11 @@ system, from wait4), peak RSS of the largest process (wait4) and of the process 
     python benchmarks/reindex.py --slides 21000 --code before=/tmp/kb-main --code after=.
         # /tmp/kb-main: e.g. `git archive main | tar -x -C /tmp/kb-main`
 
+`--profile DIR` writes instead a cProfile of this checkout's full reindex with the work of
+both stages in one process: parsing every deck (kb.manifest.read_for_index) and the
+workers' indexing (kb.index_segments.write_share on all decks, then the commit), as
+DIR/reindex-<slides>.txt (cumulative and internal time).
+
 Each `--code LABEL=DIR` runs `python -m kb.cli` with DIR first on PYTHONPATH (worker
 processes inherit it); the default is this checkout.
 """
@@ -51,6 +56,41 @@ def one_run(code: Path, content: Path, index: Path, jobs: int, timeout: float) -
             "segments": len(list(live.glob("*.trm")))}
 
 
+def profile(content: Path, out: Path, size: int) -> None:
+    """cProfile of what a full reindex's workers and parent do, in this process."""
+    import cProfile
+    import io
+    import pstats
+
+    sys.path.insert(0, str(ROOT))
+    from whoosh import index as whoosh_index
+
+    from kb import whoosh_fast
+    from kb.deck import find_deck_files
+    from kb.index_segments import Share, write_share
+    from kb.manifest import read_for_index
+    from kb.schema import make_schema
+    from kb.settings import Settings
+
+    folder = out / f"index-{size}"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    ix = whoosh_index.create_in(str(folder), make_schema())
+    settings = Settings(content=content, index=out)
+    prof = cProfile.Profile()
+    prof.enable()
+    decks = [read_for_index(p, content).deck for p in find_deck_files(content)]
+    written = write_share(Share(str(folder), tuple(d for d in decks if d), {}, settings))
+    whoosh_fast.commit_with(whoosh_fast.writer(ix), lambda w, s: [], [written.segment])
+    prof.disable()
+    text = io.StringIO()
+    stats = pstats.Stats(prof, stream=text)
+    stats.sort_stats("cumulative").print_stats(40)
+    stats.sort_stats("tottime").print_stats(25)
+    (out / f"reindex-{size}.txt").write_text(text.getvalue())
+    print(f"{out / f'reindex-{size}.txt'}", file=sys.stderr)
+
+
 def median_of(runs: list[dict]) -> dict:
     keys = ("wall", "cpu_s", "slides_per_s", "peak_rss_mb", "tree_peak_rss_mb")
     return {k: round(statistics.median(r[k] for r in runs), 1) for k in keys}
@@ -67,6 +107,7 @@ def main() -> None:
     ap.add_argument("--work", type=Path, help="keep the archives here (default: a temp dir)")
     ap.add_argument("--timeout", type=float, default=1800)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--profile", type=Path, metavar="DIR", help="cProfile this checkout instead")
     args = ap.parse_args()
     codes = dict(c.split("=", 1) for c in args.code) or {"this": str(ROOT)}
     codes = {label: Path(d).resolve() for label, d in codes.items()}
@@ -76,6 +117,10 @@ def main() -> None:
         content = work / f"content-{size}-{args.seed}"
         if not content.is_dir():
             synth.generate(content, size, args.seed)
+        if args.profile:
+            args.profile.mkdir(parents=True, exist_ok=True)
+            profile(content, args.profile, size)
+            continue
         runs = {label: [] for label in codes}
         for n in range(args.rounds):
             for label, code in codes.items():
@@ -86,6 +131,8 @@ def main() -> None:
                       f"(tree {r['tree_peak_rss_mb']} MB), {r['segments']} segment(s)",
                       file=sys.stderr, flush=True)
         results[size] = {label: {"median": median_of(rs), "runs": rs} for label, rs in runs.items()}
+    if args.profile:
+        return
     if args.json:
         print(json.dumps({"load_average": os.getloadavg(), "jobs": args.jobs, "results": results},
                          indent=1))
