@@ -22,7 +22,7 @@ from kb.errors import KbError
 from kb.manifest import (ReadDeck, file_state, image_paths, manifest_entry, read_for_index,
                          rel, unchanged_entry, write_manifest)
 from kb.index_folder import open_for_writing, remove_others, switch_to
-from kb.documents import first_line, slide_documents  # noqa: F401 (first_line: kb.index's before)
+from kb.documents import first_line, slide_documents  # noqa: F401 (first_line lived here)
 from kb.index_segments import (PARALLEL_DECKS, remove_worker_temps, worker_pool,
                                write_segments)
 from kb.schema import load_manifest, schema_fingerprint

@@ -191,6 +191,7 @@ def fused_index(field):
 # Fields whose index items depend on the value alone (no analyzer state).
 REPEATABLE = (whoosh_fields.ID, whoosh_fields.KEYWORD, whoosh_fields.NUMERIC)
 
+
 class FlushWriter(SegmentWriter):
     """Whoosh's SegmentWriter with a flush that reads each field's lengths once."""
 
@@ -209,7 +210,6 @@ class FlushWriter(SegmentWriter):
 
         add_postings(self.fieldwriter, self.schema, lengths, self.pool.iter_postings())
         self.fieldwriter.close()
-
 
 
 class FastWriter(FlushWriter):
