@@ -66,12 +66,13 @@ def kb_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "kb.cli"]
 
 
-def run_measured(argv: list[str], timeout: float, env: dict | None = None) -> dict:
+def run_measured(argv: list[str], timeout: float, env: dict | None = None,
+                 cwd: Path | None = None) -> dict:
     """Run a command; wall seconds, exit code, stdout, peak RSS (largest process; tree sum)."""
     out = tempfile.TemporaryFile()
     err = tempfile.TemporaryFile()
     started = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=out, stderr=err, env=env)
+    proc = subprocess.Popen(argv, stdout=out, stderr=err, env=env, cwd=cwd)
     done: dict = {}
 
     def reap():

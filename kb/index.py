@@ -10,23 +10,22 @@ A schema change is built beside the live index and switched to at commit (kb/ind
 import contextlib
 import fcntl
 import os
-import re
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from whoosh.writing import CLEAR
+from whoosh.writing import CLEAR, MERGE_SMALL
 
-from kb import corrections, slidekeys
+from kb import corrections, slidekeys, whoosh_fast
 from kb.deck import Deck, Problem, deck_id, find_deck_files
 from kb.errors import KbError
 from kb.manifest import (ReadDeck, file_state, image_paths, manifest_entry, read_for_index,
                          rel, unchanged_entry, write_manifest)
 from kb.index_folder import open_for_writing, remove_others, switch_to
-from kb.lang import deck_language
-from kb.ocr import SPAWN
-from kb.schema import ENGLISH, lang_field, load_manifest, schema_fingerprint, text_analyzer
+from kb.documents import first_line, slide_documents  # noqa: F401 (first_line lived here)
+from kb.index_segments import (PARALLEL_DECKS, remove_worker_temps, worker_pool,
+                               write_segments)
+from kb.schema import load_manifest, schema_fingerprint
 from kb.settings import Settings
 
 
@@ -89,62 +88,6 @@ def held(handle):
         HELD_LOCKS.discard(handle)
 
 
-def looks_like_words(line: str) -> bool:
-    """Whether an OCR line reads as words rather than specks ("ae eel", "| =~ ii"): most of
-    its pieces are words of letters with a vowel, one of them at least four letters long."""
-    pieces = line.split()
-    words = [p for p in (re.sub(r"^\W+|\W+$", "", p) for p in pieces)
-             if re.fullmatch(r"[^\W\d_]{2,}(?:[-'][^\W\d_]+)*", p) and re.search(r"[aeiouyæøåäöü]", p, re.I)]
-    return (any(len(w) >= 4 for w in words) and len(words) * 2 >= len(pieces)
-            and sum(map(len, words)) * 2 >= len(line.replace(" ", "")))
-
-
-def first_line(text: str, limit: int = 80) -> str:
-    """The first line of OCR text that reads like words (OCR often starts with specks),
-    without leading specks and cut at a word boundary; "" when no line does (the slide is
-    then shown as an image slide of its deck)."""
-    for line in text.split("\n"):
-        line = re.sub(r"^[\W_]+", "", line).strip()
-        if looks_like_words(line):
-            return line if len(line) <= limit else line[:limit].rsplit(" ", 1)[0] + "…"
-    return ""
-
-
-def slide_documents(deck: Deck, ocr: dict, settings: Settings, digest: str | None = None) -> list[dict]:
-    """The Whoosh documents of one deck: one per slide. Its text goes to the fields of its
-    language (stored under the English names, so readers need not know it)."""
-    docs, texts_seen = [], [deck.title]
-    slides = []
-    for slide in deck.slides:
-        texts = [ocr[i.path].text for i in slide.images if i.path in ocr and ocr[i.path].text]
-        slides.append((slide, "\n".join(texts)))
-    lang = deck_language(deck.meta, "\n".join(s.body + "\n" + s.notes for s, _ in slides))
-    for slide, ocr_text in slides:
-        title = slide.title or first_line(ocr_text)
-        first = next((i for i in slide.images if i.path), None)
-        doc = dict(
-            deck=deck.id, anchor=slide.anchor, h=slide.h, v=slide.v, lang=lang,
-            tags=list(deck.tags),
-            tag=",".join(deck.tags), tagcase=",".join(deck.tags), tagtext=" ".join(deck.tags),
-            image=(first.media_id or rel(first.path, settings)) if first else None,
-            image_only=slide.image_only, source=digest,
-        )
-        texts = dict(deck_title=deck.title, title=title, body=slide.body, alt=slide.alt,
-                     ocr=ocr_text, notes=slide.notes)
-        for name, text in texts.items():
-            doc[lang_field(name, lang)] = text
-            if lang != ENGLISH:  # stored once, under the English name, unindexed there
-                doc[name], doc["_stored_" + name] = "", text
-        if deck.date:
-            doc.update(date=deck.date, year=str(deck.date.year))
-        docs.append(doc)
-        texts_seen += [title, slide.body, slide.alt, ocr_text, slide.notes]
-    if docs:
-        vocabulary = {t.text for t in text_analyzer(stem=False)("\n".join(texts_seen))}
-        docs[0]["words"] = " ".join(sorted(vocabulary))
-    return docs
-
-
 def ocr_problems(deck: Deck, ocr: dict, settings: Settings, empty: bool = False) -> list[Problem]:
     """Images OCR could not read; with `empty`, also those in which it found no text."""
     found = []
@@ -166,12 +109,11 @@ def ocr_problems(deck: Deck, ocr: dict, settings: Settings, empty: bool = False)
     return found
 
 
-def read_decks(paths: list[Path], content: Path, jobs: int) -> list[ReadDeck]:
-    """Read and parse decks, in parallel processes when there are many."""
-    if jobs <= 1 or len(paths) < 50:
+def read_decks(paths: list[Path], content: Path, pool=None) -> list[ReadDeck]:
+    """Read and parse decks, in the worker pool when there is one."""
+    if pool is None:
         return [read_for_index(p, content) for p in paths]
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=SPAWN) as pool:
-        return list(pool.map(read_for_index, paths, [content] * len(paths), chunksize=16))
+    return list(pool.map(read_for_index, paths, [content] * len(paths), chunksize=16))
 
 
 class NullProgress:
@@ -199,7 +141,7 @@ def reindex(settings: Settings, full: bool = False, jobs: int | None = None,
         raise KbError(f"Content directory {settings.content}/ does not exist: pass --content DIR "
                       "(or set KB_CONTENT) to the folder that holds your decks.")
     jobs = jobs or os.cpu_count() or 1
-    with reindex_lock(settings, wait):
+    with reindex_lock(settings, wait), contextlib.ExitStack() as stack:
         manifest = load_manifest(settings)
         target = open_for_writing(settings)
         fingerprint = schema_fingerprint()
@@ -219,7 +161,11 @@ def reindex(settings: Settings, full: bool = False, jobs: int | None = None,
                 todo.append(ident)
         removed = [ident for ident in old if ident not in current]
 
-        parsed = read_decks([current[i] for i in todo], settings.content, jobs)
+        # Many decks: worker processes parse them, then index them into segments of their own.
+        pool = None
+        if jobs > 1 and len(todo) >= PARALLEL_DECKS:
+            pool = stack.enter_context(worker_pool(jobs))
+        parsed = read_decks([current[i] for i in todo], settings.content, pool)
         decks = dict(zip(todo, parsed))
         for read in parsed:
             report.warnings += read.problems
@@ -233,20 +179,26 @@ def reindex(settings: Settings, full: bool = False, jobs: int | None = None,
 
         # Separate segment files, not one compound file: readers map them instead of copying
         # each segment into memory (a compound file costs every searcher a copy).
-        writer = target.ix.writer(limitmb=256, compound=False)
+        writer = whoosh_fast.writer(target.ix, limitmb=256, compound=False)
         written: list[tuple] = []
+        segments: list = []
         try:
             # Every deck redone is deleted first, known or not: a killed run may have
             # committed it without getting as far as the manifest.
             for ident in removed + todo:
                 writer.delete_by_term("deck", ident)
             with progress("Indexing", len(decks)) as bar:
+                if pool:
+                    segments, written = write_segments(
+                        pool, target.folder, [r.deck for r in parsed if r.deck], batch.results,
+                        settings, jobs, bar.update, {r.deck.id: r.digest for r in parsed if r.deck})
                 for ident, read in decks.items():
                     deck, problems, path = read.deck, read.problems, current[ident]
                     if deck:
                         ocr_found = ocr_problems(deck, batch.results, settings)
                         report.warnings += ocr_found
                         problems = problems + ocr_found
+                    if deck and not pool:
                         docs = slide_documents(deck, batch.results, settings, read.digest)
                         for doc in docs:
                             writer.add_document(**doc)
@@ -258,15 +210,18 @@ def reindex(settings: Settings, full: bool = False, jobs: int | None = None,
                         report.updated += 1
                     else:
                         report.added += 1
-                    bar.update(1)
+                    if not pool:
+                        bar.update(1)
             if decks or removed or full:
-                writer.commit(mergetype=CLEAR if full else None)
+                # One TOC names the kept segments and the workers': one publish.
+                whoosh_fast.commit_with(writer, CLEAR if full else MERGE_SMALL, segments)
                 slidekeys.remember(settings, written)  # the old links' slides, for relocation
             else:
                 writer.cancel()
         except BaseException:
             writer.cancel()
             raise
+        remove_worker_temps(target.folder)
         if target.rebuilding:
             switch_to(settings, target.folder)
         remove_others(settings, target.folder)
