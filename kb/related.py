@@ -18,6 +18,7 @@ from itertools import islice
 
 from whoosh import query as Q
 
+from kb import matcher
 from kb.errors import KbError
 from kb.schema import text_analyzer
 from kb.slidekeys import stored_key
@@ -54,8 +55,19 @@ class Related:
                 "similarity": round(self.similarity, 3)}
 
 
+_local = threading.local()
+
+
+def thread_analyzer():
+    """One analyzer per thread: its stemmer keeps a cache of the words it stemmed (a new
+    analyzer per slide stemmed every word again: 70% of a dense deck's related slides)."""
+    if not hasattr(_local, "analyzer"):
+        _local.analyzer = text_analyzer()
+    return _local.analyzer
+
+
 def doc_words(doc: dict) -> Counter:
-    analyzer = text_analyzer()
+    analyzer = thread_analyzer()
     # A slide's topic is in its first MAX_TEXT characters (a 100 kB slide would take 0.3 s).
     text = "\n".join(doc.get(f) or "" for f in FIELDS)[:MAX_TEXT]
     # Numbers and 1–2 letter words (`x`, `np`, `0.5`) say little about a topic.
@@ -86,11 +98,12 @@ def cosine(a: dict, b: dict) -> float:
     return dot / norm if norm else 0.0
 
 
-def related_for_slide(searcher, weights: Weights, doc: dict, vectors: dict,
+def related_for_slide(evaluation, weights: Weights, doc: dict, vectors: dict,
                       work: Counter) -> tuple[Related, ...]:
     """Up to LIMIT slides of other decks like `doc` (a stored slide), best first; `vectors`
     keeps the slides' word vectors for the rest of the deck (candidates recur), `work`
-    counts the postings its queries may walk."""
+    counts the postings its queries may walk; `evaluation`: a kb.matcher.Evaluation."""
+    searcher = evaluation.gen.searcher
     words = doc_words(doc)
     if len(words) < MIN_WORDS:
         return ()
@@ -106,15 +119,17 @@ def related_for_slide(searcher, weights: Weights, doc: dict, vectors: dict,
     work["postings"] += cost
     if not top:
         return ()
-    query = Q.Or([Q.Term(f, w) for w in top for f in FIELDS])
-    hits = searcher.search(query, limit=CANDIDATES, mask=Q.Term("deck", doc["deck"]))
+    # Whoosh's BM25F ranking, by kb's matcher (the same scores, without Whoosh's matcher
+    # objects walking each posting in Python: 74 → ~5 ms a slide where words are common)
+    scored = evaluation(Q.Or([Q.Term(f, w) for w in top for f in FIELDS]))
+    allowed = scored.mask & evaluation.gen.live & ~evaluation(Q.Term("deck", doc["deck"])).mask
     found = []
-    for hit in hits:
-        other = hit.fields()
-        if hit.docnum not in vectors:
-            vectors[hit.docnum] = weights.vector(doc_words(other))
-        score = cosine(mine, vectors[hit.docnum])
-        if score >= MIN_SIMILARITY and len(mine.keys() & vectors[hit.docnum].keys()) >= MIN_SHARED:
+    for docnum, _ in matcher.top_k(scored, allowed, CANDIDATES):
+        other = searcher.stored_fields(docnum)
+        if docnum not in vectors:
+            vectors[docnum] = weights.vector(doc_words(other))
+        score = cosine(mine, vectors[docnum])
+        if score >= MIN_SIMILARITY and len(mine.keys() & vectors[docnum].keys()) >= MIN_SHARED:
             found.append(Related(other["deck"], other["anchor"], other.get("title") or "",
                                  other.get("deck_title") or "",
                                  slide_url(other["deck"], other["anchor"], key=stored_key(other)), score))
@@ -139,23 +154,25 @@ class RelatedSlides:
         position `first` on (the slides a page sends: the work of one request stays bounded
         whatever the deck's size); {} without an index."""
         try:
-            searcher = self.index.searcher()
+            gen = self.index.generation()
         except KbError:
             return {}
-        key = (searcher.ixreader.generation(), deck, first)
+        key = (gen.number, deck, first)
         with self.lock:
             if key in self.cache:
                 self.cache.move_to_end(key)
                 return self.cache[key]
-        weights, vectors, answer = Weights(searcher), {}, {}
-        # A deck's slides are written in one go, in order: its document numbers are its
-        # slides in order (and the stored fields of the ones skipped are never read).
-        numbers = islice(searcher.document_numbers(deck=deck), first, first + self.max_slides)
-        for doc in map(searcher.stored_fields, numbers):
-            self.queries += 1
-            found = related_for_slide(searcher, weights, doc, vectors, self.work)
-            if found:
-                answer[doc["anchor"]] = found
+        searcher, answer = gen.searcher, {}
+        with gen.lock:  # the generation's searcher, for one thread at a time
+            evaluation, weights, vectors = matcher.Evaluation(gen), Weights(searcher), {}
+            # A deck's slides are written in one go, in order: its document numbers are its
+            # slides in order (and the stored fields of the ones skipped are never read).
+            numbers = islice(searcher.document_numbers(deck=deck), first, first + self.max_slides)
+            for doc in map(searcher.stored_fields, numbers):
+                self.queries += 1
+                found = related_for_slide(evaluation, weights, doc, vectors, self.work)
+                if found:
+                    answer[doc["anchor"]] = found
         with self.lock:
             self.computed += 1
             self.cache[key] = answer
