@@ -2,7 +2,9 @@
 
 import html
 import json
+import os
 import re
+import subprocess
 import sys
 
 import click
@@ -214,10 +216,14 @@ def serve(content, index_dir, as_json, host, port, workers, threads, no_search_l
     from kb.serve import serve as run_server
     settings = settings_of(content, index_dir)
 
-    def start_watching():  # in the main process, once the port is ours
-        from kb.watch import Watcher
-        log_to_stderr()
-        Watcher(settings).start()
+    watcher = []
+
+    def start_watching():  # once the port is ours
+        # `kb watch` in a process of its own: gunicorn forks its workers from this one, and a
+        # fork copies no other thread, only the locks a reindexing thread holds (imports…).
+        watcher.append(subprocess.Popen([
+            sys.executable, "-m", "kb.cli", "watch", "--content", str(settings.content.resolve()),
+            "--index", str(settings.index.resolve()), "--parent", str(os.getpid())]))
 
     def announce(url, workers, threads):
         if as_json:
@@ -226,9 +232,14 @@ def serve(content, index_dir, as_json, host, port, workers, threads, no_search_l
             "Ctrl-C to stop)", err=True)
         sys.stdout.flush()
 
-    run_server(settings, host, port, workers, threads, announce,
-               search_log=(not no_search_log, log_days),
-               listening=start_watching if watch_content else None)
+    try:
+        run_server(settings, host, port, workers, threads, announce,
+                   search_log=(not no_search_log, log_days),
+                   listening=start_watching if watch_content else None)
+    finally:
+        for process in watcher:  # it finishes a reindex under way first
+            process.terminate()
+            process.wait()
 
 
 @main.command()

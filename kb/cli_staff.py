@@ -1,6 +1,8 @@
 """The staff commands: `kb ocr` (corrections to what OCR read), `kb stats` (what students
 search for and do not find) and `kb watch` (reindex when the content folder changes)."""
 
+import signal
+
 import click
 
 from kb.cli import common, emit, fail, log_to_stderr, main, settings_of
@@ -166,10 +168,13 @@ def stats(content, index_dir, as_json, since, limit):
 @click.option("--jobs", type=click.IntRange(1, 64), default=None,
               help="Parallel processes for parsing and OCR (default: all cores).")
 @click.option("--poll", is_flag=True, help="Poll for changes (network drives, no inotify).")
-def watch(content, index_dir, as_json, settle, jobs, poll):
+@click.option("--parent", type=int, default=None, hidden=True,
+              help="Stop when the process with this id ends (`kb serve --watch` runs kb watch).")
+def watch(content, index_dir, as_json, settle, jobs, poll, parent):
     """Reindex whenever decks or media change, so uploads become searchable by themselves.
 
     Run it beside `kb serve`; a `kb reindex` by hand meanwhile is safe (they take turns).
+    Ctrl-C or SIGTERM stops it once a reindex under way has committed.
 
     \b
     Example:
@@ -178,12 +183,16 @@ def watch(content, index_dir, as_json, settle, jobs, poll):
     from kb.watch import Watcher
     log_to_stderr()
     settings = settings_of(content, index_dir)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # a service manager's stop
     try:
         watcher = Watcher(settings, settle=settle, jobs=jobs, poll=poll).start()
     except KbError as err:
         fail(err, as_json)
     click.echo(f"kb: watching {settings.content}/ (Ctrl-C to stop)", err=True)
     try:
-        watcher.wait()
+        watcher.wait(parent)
     except KeyboardInterrupt:
-        watcher.stop()
+        pass
+    for stop in (signal.SIGINT, signal.SIGTERM):  # a second signal must not cut the stop short
+        signal.signal(stop, signal.SIG_IGN)
+    watcher.stop()

@@ -54,8 +54,8 @@ def ocr_cache_path(settings: Settings) -> Path:
     return settings.index / "ocr-cache.sqlite3"
 
 
-# Lock files this process holds open. A forked child (a gunicorn worker forked while
-# `kb serve --watch` reindexes) closes its copies: an flock lives as long as any copy of its
+# Lock files this process holds open. A forked child (say, a server a program forks while
+# its thread reindexes) closes its copies: an flock lives as long as any copy of its
 # file is open, so an inherited copy would hold the lock for the child's whole life.
 HELD_LOCKS: set = set()
 os.register_at_fork(after_in_child=lambda: [handle.close() for handle in list(HELD_LOCKS)])

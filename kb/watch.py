@@ -11,6 +11,7 @@ reindex raises stops the watcher.
 """
 
 import logging
+import os
 import threading
 import time
 from pathlib import Path
@@ -111,9 +112,10 @@ class Watcher(FileSystemEventHandler):
             self.observer.join(10)
         self.thread.join(600)
 
-    def wait(self) -> None:
-        """Block until stopped (Ctrl-C in `kb watch`)."""
-        while self.thread.is_alive():
+    def wait(self, parent: int | None = None) -> None:
+        """Block until stopped (Ctrl-C in `kb watch`) or, with `parent`, until the process
+        with that id is no longer this one's parent (it ended, even by kill -9)."""
+        while self.thread.is_alive() and (parent is None or os.getppid() == parent):
             self.thread.join(1)
 
     # ---------------------------------------------------------------- reindexing

@@ -187,9 +187,15 @@ def test_kb_watch_on_a_missing_folder(tmp_path):
     assert result.output.startswith("Error: Content directory") and "Traceback" not in result.output
 
 
-def test_kb_serve_watch(content, settings):
+@pytest.mark.parametrize("stop", ["ctrl-c", "kill -9"])
+def test_kb_serve_watch(content, settings, stop):
+    """The watcher is a process of its own (gunicorn forks workers from the server's process,
+    which must hold no reindexing thread then) and ends with the server, even a killed one."""
+    import signal
     import socket
     import urllib.request
+
+    import psutil
     write(content, "one.md", deck("One", "capybara"))
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -210,7 +216,11 @@ def test_kb_serve_watch(content, settings):
         eventually(lambda: served("capybara") == ["one"], "the catch-up, served")
         write(content, "two.md", deck("Two", "axolotl"))
         eventually(lambda: served("axolotl") == ["two"], "an upload, served")
+        children = psutil.Process(proc.pid).children()
+        assert [c for c in children if "watch" in c.cmdline()], "no kb watch process"
     finally:
-        proc.send_signal(2)
+        proc.send_signal(signal.SIGINT if stop == "ctrl-c" else signal.SIGKILL)
         _, err = proc.communicate(timeout=60)
     assert "Traceback" not in err  # e.g. a search while the first index was being made
+    eventually(lambda: not [c for c in children if c.is_running() and c.status() != "zombie"],
+               "the watcher and the workers end with the server")
