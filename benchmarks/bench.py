@@ -140,7 +140,7 @@ class Server:
 
     def rss(self) -> dict:
         """RSS of the server and its workers, split into heap and mapped files."""
-        return Meter(self.proc.pid).memory()
+        return Meter(self.proc.pid).memory(pss=True)
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -553,6 +553,7 @@ def targets_for(size: int, r: dict) -> list[dict]:
             t("HTTP search p95 ms (serial) vs FTS5's p95", serial.get("p95"), fts_p95)
             if fts_p95 else t("HTTP search p95 vs FTS5's", None, 0),
             t("server RSS MB (all workers)", http.get("rss_mb"), 250),
+            t("server PSS MB (all workers, shared pages once)", http.get("pss_mb"), 250),
         ]
     else:
         out += [

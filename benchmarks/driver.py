@@ -52,15 +52,20 @@ class Meter:
                 total += t.user + t.system
         return total
 
-    def memory(self) -> dict:
-        """RSS of the whole tree, split into heap (anonymous) and mapped files (Linux)."""
-        rss = shared = 0
+    def memory(self, pss: bool = False) -> dict:
+        """RSS of the whole tree, split into heap (anonymous) and mapped files (Linux), and
+        with `pss` its PSS (slower to read): each page shared by several of the processes (what a fork leaves shared,
+        libraries) counted once in all, as a share per process; a sum of RSS counts it in
+        each."""
+        rss = shared = total_pss = 0
         for p in self.tree():
             with contextlib.suppress(psutil.Error):
                 m = p.memory_info()
                 rss, shared = rss + m.rss, shared + getattr(m, "shared", 0)
+                total_pss += getattr(p.memory_full_info(), "pss", 0) if pss else 0
         return {"rss_mb": round(rss / MB, 1), "anon_mb": round((rss - shared) / MB, 1),
-                "file_mb": round(shared / MB, 1), "processes": len(self.tree())}
+                "file_mb": round(shared / MB, 1), "processes": len(self.tree()),
+                **({"pss_mb": round(total_pss / MB, 1)} if pss else {})}
 
 
 class Clients:

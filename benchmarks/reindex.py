@@ -80,7 +80,7 @@ def profile(content: Path, out: Path, size: int) -> None:
     prof = cProfile.Profile()
     prof.enable()
     decks = [read_for_index(p, content).deck for p in find_deck_files(content)]
-    written = write_share(Share(str(folder), tuple(d for d in decks if d), {}, settings))
+    written = write_share(Share(str(folder), tuple(d for d in decks if d), {}, settings, {}))
     whoosh_fast.commit_with(whoosh_fast.writer(ix), lambda w, s: [], [written.segment])
     prof.disable()
     text = io.StringIO()

@@ -5,6 +5,8 @@ host is one clear message, and the URL it prints (the real port, also for `--por
 only printed once the socket listens. Each worker process builds its own app.
 """
 
+import ctypes
+import ctypes.util
 import errno
 import os
 import socket
@@ -17,6 +19,8 @@ from kb.errors import KbError
 from kb.settings import Settings
 
 BACKLOG = 2048
+# glibc's mallopt parameters (malloc.h)
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, M_ARENA_MAX = -1, -3, -8
 
 
 def make_app(settings: Settings, search_log: tuple[bool, int] = (True, 90)):
@@ -76,9 +80,26 @@ class Server(BaseApplication):
         return make_app(self.settings, self.search_log)
 
 
-def open_index_early(worker) -> None:
-    """A worker opens its index before its first request (which would otherwise wait ~1 s
-    for it at 20,000 slides); with no index yet, the first request says what to run."""
+def tune_malloc() -> None:
+    """glibc's malloc set for a long-lived threaded worker. By default each thread may get
+    an arena of its own, and after the first large block (a posting list's arrays) is freed
+    malloc raises its threshold for mmap, so later ones come from the heap, which then
+    rarely shrinks: a worker grew by ~45 MB over 600 searches, of which ~25 MB was freed
+    memory kept. Two arenas and a fixed 128 KiB threshold hand large blocks back at once."""
+    try:
+        mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
+    except (OSError, AttributeError):  # not glibc (musl, …): its own defaults
+        return
+    for parameter, value in ((M_ARENA_MAX, 2), (M_MMAP_THRESHOLD, 128 * 1024),
+                             (M_TRIM_THRESHOLD, 128 * 1024)):
+        mallopt(parameter, value)
+
+
+def init_worker(worker) -> None:
+    """A worker, once forked: malloc tuned, and its index opened before its first request
+    (which would otherwise wait ~1 s for it at 20,000 slides); with no index yet, the
+    first request says what to run."""
+    tune_malloc()
     try:
         worker.wsgi.extensions["kb"]["index"].searcher()
     except KbError:
@@ -107,7 +128,7 @@ def serve(settings: Settings, host: str, port: int, workers: int | None, threads
         "worker_class": "gthread",
         "loglevel": "warning",
         "when_ready": lambda _arbiter: announce(url, workers, threads),
-        "post_worker_init": open_index_early,
+        "post_worker_init": init_worker,
         "proc_name": "kb",
     }, search_log)
     arbiter = Arbiter(server)
