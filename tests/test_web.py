@@ -69,6 +69,25 @@ def test_home_shows_search_box_courses_and_recent_decks(client):
     assert recent.index("Linear regression") < recent.index("Cohort studies")
 
 
+def test_home_course_counts_follow_a_reindex(tmp_path):
+    """The course list is counted once per manifest, and again after a reindex."""
+    from kb.settings import Settings
+    content = tmp_path / "content"
+    write(content, "a.md", "---\ntitle: A\ntags: [GEO101]\n---\n# One\n")
+    settings = Settings(content=content, index=tmp_path / "index")
+    reindex(settings)
+    client = create_app(settings).test_client()
+
+    def courses():
+        page = soup_of(client.get("/"))
+        return dict(zip(texts(page.select(".courses .course-name")),
+                        texts(page.select(".courses .count"))))
+    assert courses() == {"GEO101": "1 deck"}
+    write(content, "b.md", "---\ntitle: B\ntags: [GEO101, BIO200]\n---\n# Two\n")
+    reindex(settings)
+    assert courses() == {"GEO101": "2 decks", "BIO200": "1 deck"}
+
+
 def test_search_page_links_each_hit_to_its_slide_with_the_words_marked(client):
     page = soup_of(client.get("/search?q=annotations"))
     hit = page.select_one("#hits li.hit")
