@@ -222,8 +222,8 @@ def serve(content, index_dir, as_json, host, port, workers, threads, no_search_l
         # `kb watch` in a process of its own: gunicorn forks its workers from this one, and a
         # fork copies no other thread, only the locks a reindexing thread holds (imports…).
         watcher.append(subprocess.Popen([
-            sys.executable, "-m", "kb.cli", "watch", "--content", str(settings.content.resolve()),
-            "--index", str(settings.index.resolve()), "--parent", str(os.getpid())]))
+            sys.executable, "-m", "kb.cli", "watch", "--content", str(settings.content),
+            "--index", str(settings.index), "--parent", str(os.getpid())]))
 
     def announce(url, workers, threads):
         if as_json:

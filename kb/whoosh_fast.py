@@ -119,10 +119,23 @@ def fused_words(analyzer):
         else:
             return None
 
+    # For ASCII text, the lowercase step (and the accent folding, which maps no lowercase
+    # ASCII letter to another) can be done on the whole text at once, before the tokenizer.
+    ascii_skip = 0
+    if items[1:2] and type(items[1]) is LowercaseFilter:
+        ascii_skip = 1
+        if items[2:3] and type(items[2]) is CharsetFilter and all(
+                chr(k) == v for k, v in items[2].charmap.items()
+                if isinstance(k, int) and k < 128 and not chr(k).isupper()):
+            ascii_skip = 2
+
     def words(text):
+        todo = steps
+        if ascii_skip and text.isascii():
+            text, todo = text.lower(), steps[ascii_skip:]
         ws = [m.group(0) for m in finditer(text)]
         ps = range(len(ws))
-        for step in steps:
+        for step in todo:
             ws, ps = step(ws, ps)
         return zip(ws, ps)
     return words
@@ -269,13 +282,17 @@ class FastWriter(FlushWriter):
 
     def _index(self, fieldname, field, value):
         fused = self._fused.get(fieldname)
-        if fused is not None and isinstance(value, str):
-            return fused(value)
-        if not isinstance(field, REPEATABLE):
+        if fused is None and not isinstance(field, REPEATABLE):
             return field.index(value)
+        # A value the previous document had (a deck's title, tags, date on each of its
+        # slides) has the same index items: made once.
         last = self._last.get(fieldname)
         if last is None or last[0] != value or type(last[0]) is not type(value):
-            last = self._last[fieldname] = (value, list(field.index(value)))
+            if fused is not None and isinstance(value, str):
+                items = fused(value)
+            else:
+                items = list(field.index(value))
+            last = self._last[fieldname] = (value, items)
         return last[1]
 
     def _pool_add(self, posts) -> None:

@@ -252,3 +252,17 @@ def test_fused_analysis_gives_what_whoosh_analysis_gives():
     unstemmed = text_analyzer(stem=False)
     for text in texts:  # a deck's vocabulary (the `words` field's text)
         assert list(UNSTEMMED_WORDS(text)) == [(t.text, t.pos) for t in unstemmed(text, positions=True)]
+
+
+@pytest.mark.parametrize("stem", [True, False])
+def test_fused_words_are_the_analyzers_words(stem):
+    """fused_words (with its whole-text lowercase for ASCII text) gives each analyzer's own
+    words and positions, for ASCII and other text, any case."""
+    analyzer = text_analyzer(stem=stem)
+    words = whoosh_fast.fused_words(analyzer)
+    pieces = ("Data DATA data iI nN sS pP C# c++ .NET .net foo_bar 12 x2 Été naïve Straße İstanbul "
+              "e\u0301t\u00e9 ＡＢＣ HTTP-2 the THE what Running runs").split(" ")
+    rng = random.Random(5)
+    for _ in range(3000):
+        text = " ".join(rng.choice(pieces) for _ in range(rng.randint(1, 12)))
+        assert list(words(text)) == [(t.text, t.pos) for t in analyzer(text, positions=True)], text
