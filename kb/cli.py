@@ -215,7 +215,9 @@ def serve(content, index_dir, as_json, host, port, workers, threads, no_search_l
     """
     from kb.serve import serve as run_server
     settings = settings_of(content, index_dir)
-
+    if watch_content:
+        from kb.watch import check_content
+        check_content(settings)  # before serving: the watcher's own error would come too late
     watcher = []
 
     def start_watching():  # once the port is ours

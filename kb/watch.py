@@ -51,6 +51,13 @@ def matters(path: str, settings: Settings) -> bool:
     return not any(part.startswith((".", "#")) for part in parts)
 
 
+def check_content(settings: Settings) -> None:
+    """A KbError saying what to pass when there is no content folder to watch."""
+    if not settings.content.is_dir():
+        raise KbError(f"Content directory {settings.content}/ does not exist: pass "
+                      "--content DIR (or set KB_CONTENT) to the folder that holds your decks.")
+
+
 class Watcher(FileSystemEventHandler):
     """Watches a content folder and reindexes when it settles; `start()`, then `stop()`."""
 
@@ -80,9 +87,7 @@ class Watcher(FileSystemEventHandler):
     # ---------------------------------------------------------------- lifecycle
     def start(self, catch_up: bool = True) -> "Watcher":
         """Start watching; with `catch_up`, first reindex what changed while nobody watched."""
-        if not self.settings.content.is_dir():
-            raise KbError(f"Content directory {self.settings.content}/ does not exist: pass "
-                          "--content DIR (or set KB_CONTENT) to the folder that holds your decks.")
+        check_content(self.settings)
         self.observer = self._observe()
         if catch_up:
             with self.changed:

@@ -180,9 +180,11 @@ def hits_or_none(settings, words):
         return None
 
 
-def test_kb_watch_on_a_missing_folder(tmp_path):
-    result = CliRunner().invoke(main, ["watch", "--content", str(tmp_path / "nope"),
-                                       "--index", str(tmp_path / "index")])
+@pytest.mark.parametrize("command", [["watch"], ["serve", "--watch", "--port", "0"]])
+def test_kb_watch_on_a_missing_folder(tmp_path, command):
+    """Said at once, also by `kb serve --watch` (its watcher is another process)."""
+    result = CliRunner().invoke(main, command + ["--content", str(tmp_path / "nope"),
+                                                 "--index", str(tmp_path / "index")])
     assert result.exit_code == 1
     assert result.output.startswith("Error: Content directory") and "Traceback" not in result.output
 
