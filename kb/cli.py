@@ -4,6 +4,7 @@ import html
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 
@@ -223,8 +224,8 @@ def serve(content, index_dir, as_json, host, port, workers, threads, no_search_l
     def start_watching():  # once the port is ours
         # `kb watch` in a process of its own: gunicorn forks its workers from this one, and a
         # fork copies no other thread, only the locks a reindexing thread holds (imports…).
-        watcher.append(subprocess.Popen([
-            sys.executable, "-m", "kb.cli", "watch", "--content", str(settings.content),
+        watcher.append(subprocess.Popen([  # -P: not a kb/ of the working directory
+            sys.executable, "-P", "-m", "kb.cli", "watch", "--content", str(settings.content),
             "--index", str(settings.index), "--parent", str(os.getpid())]))
 
     def announce(url, workers, threads):
@@ -239,8 +240,23 @@ def serve(content, index_dir, as_json, host, port, workers, threads, no_search_l
                    search_log=(not no_search_log, log_days),
                    listening=start_watching if watch_content else None)
     finally:
-        for process in watcher:  # it finishes a reindex under way first
-            process.terminate()
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # gunicorn's is gone with it
+        for process in watcher:
+            stop_watcher(process)
+
+
+def stop_watcher(process: subprocess.Popen) -> None:
+    """Stop `kb serve --watch`'s watcher: at once, or after its reindex under way if it
+    ends soon; a second Ctrl-C does not wait."""
+    process.terminate()
+    try:
+        process.wait(2)
+    except subprocess.TimeoutExpired:
+        say("kb: waiting for the watcher's reindex (Ctrl-C again to stop it now)", err=True)
+        try:
+            process.wait()
+        except KeyboardInterrupt:
+            process.kill()
             process.wait()
 
 

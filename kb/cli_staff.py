@@ -174,7 +174,7 @@ def watch(content, index_dir, as_json, settle, jobs, poll, parent):
     """Reindex whenever decks or media change, so uploads become searchable by themselves.
 
     Run it beside `kb serve`; a `kb reindex` by hand meanwhile is safe (they take turns).
-    Ctrl-C or SIGTERM stops it once a reindex under way has committed.
+    Ctrl-C or SIGTERM stops it (a reindex it cuts short leaves the index as it was).
 
     \b
     Example:

@@ -182,7 +182,8 @@ def render_html(markdown: str) -> tuple[str, str, str, tuple, list, list]:
 
 
 # What deck_markup acts on; HTML without any of it goes to the sanitizer as it is (most
-# slides: a tree less to build, a sixth of the render).
+# slides: a tree less to build, a sixth of the render). Malformed HTML is then repaired by
+# nh3's HTML5 parser alone, as a browser would, not first by libxml2 (which differs).
 NEEDS_TREE = re.compile(r"<!--|<math|<svg|data-src|<aside|</br", re.IGNORECASE)
 
 

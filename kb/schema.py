@@ -23,10 +23,11 @@ from whoosh.support.charset import accent_map
 from kb.errors import KbError
 from kb.settings import Settings
 
-SCHEMA_VERSION = 5  # 4: slides with data-visibility="hidden" are not indexed (anchors move up)
+SCHEMA_VERSION = 6  # 4: slides with data-visibility="hidden" are not indexed (anchors move up)
 # 5: each slide stores the hash of its deck file (`source`): the web app trusts its stored
 # fields for a deck only when they come from the bytes it reads now (kb.web.deckread);
 # inline `$ … $` with spaces inside is math, a stray `</br>` a break (the text read changes)
+# 6: malformed inline HTML is repaired by the sanitizer's HTML5 parser alone (kb.render)
 # Letters and digits (`np.linalg.norm`, `max_retries` and `**term**` become plain words),
 # and the language names students type as written: C#, F#, C++, .NET.
 WORD = r"(?i:(?<![^\W_])[a-z](?:#|\+\+)(?![^\W_#+])|(?<!\.)\.net(?![^\W_])|[^\W_]+)"

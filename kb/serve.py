@@ -90,9 +90,11 @@ def tune_malloc() -> None:
         mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
     except (OSError, AttributeError):  # not glibc (musl, …): its own defaults
         return
-    for parameter, value in ((M_ARENA_MAX, 2), (M_MMAP_THRESHOLD, 128 * 1024),
-                             (M_TRIM_THRESHOLD, 128 * 1024)):
-        mallopt(parameter, value)
+    for parameter, value, variable in ((M_ARENA_MAX, 2, "MALLOC_ARENA_MAX"),
+                                       (M_MMAP_THRESHOLD, 128 * 1024, "MALLOC_MMAP_THRESHOLD_"),
+                                       (M_TRIM_THRESHOLD, 128 * 1024, "MALLOC_TRIM_THRESHOLD_")):
+        if variable not in os.environ and "GLIBC_TUNABLES" not in os.environ:  # theirs wins
+            mallopt(parameter, value)
 
 
 def init_worker(worker) -> None:

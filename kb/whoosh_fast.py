@@ -121,8 +121,12 @@ def fused_words(analyzer):
 
     # For ASCII text, the lowercase step (and the accent folding, which maps no lowercase
     # ASCII letter to another) can be done on the whole text at once, before the tokenizer.
+    # (The tokenizer must find the same words in either case: kb's is case-insensitive.)
     ascii_skip = 0
-    if items[1:2] and type(items[1]) is LowercaseFilter:
+    probe = "C# c++ .NET .net Data DATA x2Y ABC_def"
+    same_words = ([m.group(0).lower() for m in finditer(probe)]
+                  == [m.group(0) for m in finditer(probe.lower())])
+    if same_words and items[1:2] and type(items[1]) is LowercaseFilter:
         ascii_skip = 1
         if items[2:3] and type(items[2]) is CharsetFilter and all(
                 chr(k) == v for k, v in items[2].charmap.items()
